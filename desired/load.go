@@ -1,0 +1,396 @@
+package desired
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Well-known paths inside a fleet tree.
+const (
+	FleetFile   = "fleet.yaml"
+	ZonesDir    = "zones"
+	ZoneFile    = "zone.yaml"
+	BackendsDir = "backends"
+	NodesDir    = "nodes"
+)
+
+// Load reads, defaults and validates the fleet in fsys. On any problem it
+// returns Errors listing every one of them (decode errors first stop
+// validation only for the files they occur in).
+func Load(fsys fs.FS) (*Fleet, error) {
+	f, errs := Decode(fsys)
+	if f != nil {
+		SetDefaults(f)
+		errs = append(errs, Validate(f)...)
+	}
+	if err := errs.Err(); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// Decode strictly decodes every file of the fleet in fsys without defaults or
+// validation. Files that fail to decode are left out of the returned fleet and
+// reported in Errors. The fleet is nil only when fleet.yaml is missing or
+// unreadable.
+func Decode(fsys fs.FS) (*Fleet, Errors) {
+	var errs Errors
+	var src Source
+	f := &Fleet{}
+	if !decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
+		if _, err := fs.Stat(fsys, FleetFile); err != nil {
+			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"})
+		}
+	}
+
+	zoneDirs, err := fs.ReadDir(fsys, ZonesDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, Error{File: ZonesDir, Msg: fmt.Sprintf("reading zones: %v", err)})
+	}
+	for _, d := range zoneDirs {
+		p := path.Join(ZonesDir, d.Name())
+		if !d.IsDir() {
+			errs = append(errs, Error{File: p, Msg: "unexpected file: zones/ holds one directory per zone, each with a zone.yaml"})
+			continue
+		}
+		entries, err := fs.ReadDir(fsys, p)
+		if err != nil {
+			errs = append(errs, Error{File: p, Msg: fmt.Sprintf("reading zone directory: %v", err)})
+			continue
+		}
+		seen := false
+		for _, e := range entries {
+			if e.Name() == ZoneFile {
+				seen = true
+				continue
+			}
+			if isYAML(e.Name()) {
+				errs = append(errs, Error{File: path.Join(p, e.Name()), Msg: "unexpected file: a zone directory holds only zone.yaml"})
+			}
+		}
+		if !seen {
+			errs = append(errs, Error{File: p, Msg: "zone directory has no zone.yaml"})
+			continue
+		}
+		z := &Zone{File: path.Join(p, ZoneFile)}
+		if decodeFile(fsys, z.File, KindZone, z, &src, &errs) {
+			f.Zones = append(f.Zones, z)
+		}
+	}
+
+	for _, file := range yamlFiles(fsys, BackendsDir, &errs) {
+		b := &Backend{File: file}
+		if decodeFile(fsys, file, KindBackend, b, &src, &errs) {
+			f.Backends = append(f.Backends, b)
+		}
+	}
+	for _, file := range yamlFiles(fsys, NodesDir, &errs) {
+		n := &Node{File: file}
+		if decodeFile(fsys, file, KindNode, n, &src, &errs) {
+			f.Nodes = append(f.Nodes, n)
+		}
+	}
+
+	sort.SliceStable(f.Zones, func(i, j int) bool { return f.Zones[i].Name < f.Zones[j].Name })
+	sort.SliceStable(f.Backends, func(i, j int) bool { return f.Backends[i].Name < f.Backends[j].Name })
+	sort.SliceStable(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
+	f.Source = src
+	errs.Sort()
+	return f, errs
+}
+
+// yamlFiles lists the YAML files directly in dir; anything else that looks
+// like desired state there (a subdirectory, a .yml file) is an error.
+func yamlFiles(fsys fs.FS, dir string, errs *Errors) []string {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			*errs = append(*errs, Error{File: dir, Msg: fmt.Sprintf("reading directory: %v", err)})
+		}
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		p := path.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			*errs = append(*errs, Error{File: p, Msg: fmt.Sprintf("unexpected directory: %s/ holds one .yaml file per object", dir)})
+		case strings.HasSuffix(e.Name(), ".yaml"):
+			out = append(out, p)
+		case strings.HasSuffix(e.Name(), ".yml"):
+			*errs = append(*errs, Error{File: p, Msg: "desired-state files end in .yaml, not .yml"})
+		}
+	}
+	return out
+}
+
+func isYAML(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+// decodeFile strictly decodes one single-document YAML file into out and
+// checks its kind. It reports every problem it finds and returns whether out
+// is usable.
+func decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Errors) bool {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			*errs = append(*errs, Error{File: file, Msg: fmt.Sprintf("reading file: %v", err)})
+		}
+		return false
+	}
+	return DecodeBytes(file, data, kind, out, src, errs)
+}
+
+// DecodeBytes strictly decodes data (the contents of file) into out, a
+// pointer to one of the model's file types, checks its kind and records
+// field positions in src. It appends every problem to errs and returns
+// whether out is usable.
+func DecodeBytes(file string, data []byte, kind string, out any, src *Source, errs *Errors) bool {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		*errs = append(*errs, syntaxError(file, err))
+		return false
+	}
+	if n := countDocuments(data); n > 1 {
+		*errs = append(*errs, Error{File: file, Msg: "a desired-state file holds exactly one YAML document"})
+		return false
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
+		*errs = append(*errs, Error{File: file, Line: 1, Col: 1, Msg: "file is empty"})
+		return false
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		*errs = append(*errs, Error{File: file, Line: doc.Line, Col: doc.Column, Msg: "expected a mapping at the top of the file"})
+		return false
+	}
+	src.add(file, &root)
+	before := len(*errs)
+	checkFields(file, doc, reflect.TypeOf(out).Elem(), "", errs)
+	if err := doc.Decode(out); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			*errs = append(*errs, Error{File: file, Msg: err.Error()})
+			return false
+		}
+		for _, msg := range te.Errors {
+			*errs = append(*errs, typeError(file, msg, *src))
+		}
+	}
+	got := ""
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == "kind" {
+			got = doc.Content[i+1].Value
+			break
+		}
+	}
+	if got != kind {
+		p := src.Pos(file, "kind")
+		msg := fmt.Sprintf("kind must be %q here, got %q", kind, got)
+		if got == "" {
+			msg = fmt.Sprintf("missing kind (want %q)", kind)
+		}
+		*errs = append(*errs, Error{File: file, Line: p.Line, Col: p.Col, Field: "kind", Msg: msg})
+	}
+	return len(*errs) == before
+}
+
+// countDocuments counts YAML documents cheaply: a second document needs a
+// "---" line after content.
+func countDocuments(data []byte) int {
+	s := string(data)
+	n := 1
+	content := false
+	for _, line := range strings.Split(s, "\n") {
+		t := strings.TrimRight(line, " \t\r")
+		if t == "---" || strings.HasPrefix(t, "--- ") {
+			if content {
+				n++
+				content = false
+			}
+			continue
+		}
+		if t != "" && !strings.HasPrefix(strings.TrimLeft(t, " \t"), "#") {
+			content = true
+		}
+	}
+	return n
+}
+
+var yamlLineRe = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+func syntaxError(file string, err error) Error {
+	m := yamlLineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return Error{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	line, _ := strconv.Atoi(m[1])
+	return Error{File: file, Line: line, Col: 1, Msg: "invalid YAML: " + m[2]}
+}
+
+var (
+	cannotUnmarshalRe = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+	alreadySetRe      = regexp.MustCompile(`^(?:field|mapping key) "?(.*?)"? already (?:set in type \S+|defined at line (\d+))$`)
+)
+
+// typeError turns one of yaml.v3's "line N: ..." type errors into an Error
+// with a column and a field path.
+func typeError(file, msg string, src Source) Error {
+	m := yamlLineRe.FindStringSubmatch(msg)
+	if m == nil {
+		return Error{File: file, Msg: msg}
+	}
+	line, _ := strconv.Atoi(m[1])
+	rest := m[2]
+	e := Error{File: file, Line: line, Col: 1, Msg: rest}
+	if d := alreadySetRe.FindStringSubmatch(rest); d != nil {
+		if p, pos, ok := src.KeyAt(file, line, d[1]); ok {
+			e.Field, e.Line, e.Col = p, pos.Line, pos.Col
+		}
+		e.Msg = fmt.Sprintf("duplicate key %q", d[1])
+		return e
+	}
+	c := cannotUnmarshalRe.FindStringSubmatch(rest)
+	kind := yaml.ScalarNode
+	if c != nil && c[1] == "seq" {
+		kind = yaml.SequenceNode
+	} else if c != nil && c[1] == "map" {
+		kind = yaml.MappingNode
+	}
+	if p, pos, ok := src.FieldAt(file, line, kind); ok {
+		e.Field, e.Col = p, pos.Col
+	}
+	if c != nil {
+		want := c[3]
+		switch {
+		case strings.HasPrefix(want, "[]"):
+			want = "a list"
+		case strings.HasPrefix(want, "desired."), strings.HasPrefix(want, "*desired."):
+			want = "a mapping"
+		case want == "int":
+			want = "an integer"
+		case want == "bool":
+			want = "true or false"
+		}
+		got := c[1]
+		switch got {
+		case "map":
+			got = "a mapping"
+		case "seq":
+			got = "a list"
+		default:
+			got = fmt.Sprintf("%q", c[2])
+		}
+		e.Msg = fmt.Sprintf("expected %s, got %s", want, got)
+	}
+	return e
+}
+
+// checkFields reports every mapping key that the target type does not have.
+// It walks the YAML tree alongside the Go type, so nested unknown fields are
+// found too, each with its exact position.
+func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *Errors) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return // a type error, reported by the decoder
+		}
+		fields := yamlFields(t)
+		seen := map[string]int{}
+		kept := n.Content[:0:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := joinPath(path, k.Value)
+			if first, dup := seen[k.Value]; dup {
+				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: p,
+					Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", k.Value, first)})
+				continue // decode the first occurrence only, so the file's other errors still show
+			}
+			seen[k.Value] = k.Line
+			kept = append(kept, k, v)
+			ft, ok := fields[k.Value]
+			if !ok {
+				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: p,
+					Msg: fmt.Sprintf("unknown field %q%s", k.Value, suggest(k.Value, fields))})
+				continue // dropped before decoding
+			}
+			checkFields(file, v, ft, p, errs)
+		}
+		n.Content = kept
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, c := range n.Content {
+			checkFields(file, c, t.Elem(), path+"["+strconv.Itoa(i)+"]", errs)
+		}
+	}
+}
+
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+// fieldTables maps every model struct type to its YAML keys and their
+// field types. It is computed once from the model's types and only read.
+var fieldTables = buildFieldTables(reflect.TypeOf(Fleet{}), reflect.TypeOf(Zone{}), reflect.TypeOf(Backend{}), reflect.TypeOf(Node{}))
+
+func buildFieldTables(roots ...reflect.Type) map[reflect.Type]map[string]reflect.Type {
+	tables := map[reflect.Type]map[string]reflect.Type{}
+	var visit func(t reflect.Type)
+	visit = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || tables[t] != nil || reflect.PointerTo(t).Implements(unmarshalerType) {
+			return
+		}
+		m := map[string]reflect.Type{}
+		tables[t] = m
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "-" || !f.IsExported() {
+				continue
+			}
+			if tag == "" {
+				tag = strings.ToLower(f.Name)
+			}
+			m[tag] = f.Type
+			visit(f.Type)
+		}
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	return tables
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type { return fieldTables[t] }
+
+// suggest proposes a known field whose name differs only in case.
+func suggest(key string, fields map[string]reflect.Type) string {
+	for k := range fields {
+		if strings.EqualFold(k, key) {
+			return fmt.Sprintf(" (did you mean %q?)", k)
+		}
+	}
+	return ""
+}
