@@ -1,0 +1,190 @@
+// Package render turns the desired state of a fleet into the exact
+// haproxy.cfg and keepalived.conf one host must run, plus a structured view
+// of every backend's servers that the plan and the agent's runtime driver use.
+//
+// Output is deterministic: the same fleet and options give the same bytes.
+package render
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ServerIndent prefixes every server line in a backend section; Skeleton
+// relies on it.
+const ServerIndent = "    "
+
+// Options change where rendered configs point on the host.
+type Options struct {
+	// CrtBase overrides the fleet's haproxy.crtBase (an absolute directory).
+	CrtBase string
+	// FleetDir is the absolute path of the fleet root; a relative crtBase in
+	// fleet.yaml is resolved against it. Empty leaves a relative crtBase as is.
+	FleetDir string
+	// AdminSocket overrides the fleet's haproxy.adminSocket (tests use temp dirs).
+	AdminSocket string
+}
+
+// Host is everything one HAProxy host runs.
+type Host struct {
+	Name string
+	Zone string
+	// HAProxy is the complete haproxy.cfg.
+	HAProxy []byte
+	// Keepalived is the complete keepalived.conf.
+	Keepalived []byte
+	// Backends lists every backend with its servers exactly as rendered into HAProxy.
+	Backends []Backend
+}
+
+// Backend is a backend's server list as rendered.
+type Backend struct {
+	Name    string
+	Balance string
+	// Dynamic reports whether the balance algorithm allows runtime
+	// `add server`/`del server` (HAProxy 2.6 refuses them for static-rr and
+	// map-based hashing such as `balance source` without `hash-type consistent`).
+	Dynamic bool
+	Servers []Server
+}
+
+// Server is one server line. Keywords renders the same keywords for the
+// config file and for the runtime `add server` command, so a runtime-added
+// server is identical to the one a reload would create (runtime `add server`
+// ignores default-server, so every setting is explicit).
+type Server struct {
+	Name    string
+	Address string // an IP address, or a hostname when Hostname is set
+	// Hostname is set when Address is a DNS name: the runtime API does not
+	// resolve names, so such a server can only be changed by a reload.
+	Hostname  bool
+	Port      int
+	Weight    int
+	Maxconn   int
+	Slowstart time.Duration
+	Check     bool
+	CheckPort int // 0: the traffic port
+	Inter     time.Duration
+	Rise      int
+	Fall      int
+	Backup    bool
+	Proto     string // "h2" for gRPC backends, else empty
+	SSL       bool
+	SNI       string // sent when SSL is set
+	// State is the administrative state: ready, drain or maint. maint renders
+	// as `disabled`; drain renders as `weight 0` in the file (the runtime
+	// driver uses `set server state drain`).
+	State string
+}
+
+// Addr is address:port as written on the server line.
+func (s Server) Addr() string {
+	a := s.Address
+	if strings.Contains(a, ":") { // IPv6
+		a = "[" + a + "]"
+	}
+	return a + ":" + strconv.Itoa(s.Port)
+}
+
+// Keywords are the server's settings after its address, in a fixed order.
+func (s Server) Keywords() string {
+	var b strings.Builder
+	w := s.Weight
+	if s.State == "drain" {
+		w = 0
+	}
+	b.WriteString("weight ")
+	b.WriteString(strconv.Itoa(w))
+	if s.Maxconn > 0 {
+		b.WriteString(" maxconn ")
+		b.WriteString(strconv.Itoa(s.Maxconn))
+	}
+	if s.Slowstart > 0 {
+		b.WriteString(" slowstart ")
+		b.WriteString(FormatDuration(s.Slowstart))
+	}
+	if s.Backup {
+		b.WriteString(" backup")
+	}
+	if s.Proto != "" {
+		b.WriteString(" proto ")
+		b.WriteString(s.Proto)
+	}
+	if s.SSL {
+		b.WriteString(" ssl verify none")
+		if s.SNI != "" {
+			b.WriteString(" sni str(")
+			b.WriteString(s.SNI)
+			b.WriteString(")")
+		}
+	}
+	if s.Check {
+		b.WriteString(" check")
+		if s.CheckPort > 0 && s.CheckPort != s.Port {
+			b.WriteString(" port ")
+			b.WriteString(strconv.Itoa(s.CheckPort))
+		}
+		if s.Inter > 0 {
+			b.WriteString(" inter ")
+			b.WriteString(FormatDuration(s.Inter))
+		}
+		if s.Rise > 0 {
+			b.WriteString(" rise ")
+			b.WriteString(strconv.Itoa(s.Rise))
+		}
+		if s.Fall > 0 {
+			b.WriteString(" fall ")
+			b.WriteString(strconv.Itoa(s.Fall))
+		}
+	}
+	if s.State == "maint" {
+		b.WriteString(" disabled")
+	}
+	return b.String()
+}
+
+// Line is the full server line as written in haproxy.cfg (without indent).
+func (s Server) Line() string {
+	return "server " + s.Name + " " + s.Addr() + " " + s.Keywords()
+}
+
+// FormatDuration writes d in HAProxy's time format, in the largest unit
+// that represents it exactly (ms, s, m, h).
+func FormatDuration(d time.Duration) string {
+	ms := d.Milliseconds()
+	switch {
+	case ms == 0:
+		return "0"
+	case ms%3600000 == 0:
+		return strconv.FormatInt(ms/3600000, 10) + "h"
+	case ms%60000 == 0:
+		return strconv.FormatInt(ms/60000, 10) + "m"
+	case ms%1000 == 0:
+		return strconv.FormatInt(ms/1000, 10) + "s"
+	default:
+		return strconv.FormatInt(ms, 10) + "ms"
+	}
+}
+
+// Skeleton returns cfg without the server lines of its backends: the part of
+// haproxy.cfg that only a reload can change. Two configs with equal skeletons
+// differ only in servers, which the runtime API can change without a reload.
+func Skeleton(cfg []byte) []byte {
+	var out bytes.Buffer
+	out.Grow(len(cfg))
+	for len(cfg) > 0 {
+		line := cfg
+		if i := bytes.IndexByte(cfg, '\n'); i >= 0 {
+			line, cfg = cfg[:i+1], cfg[i+1:]
+		} else {
+			cfg = nil
+		}
+		if bytes.HasPrefix(line, []byte(ServerIndent+"server ")) {
+			continue
+		}
+		out.Write(line)
+	}
+	return out.Bytes()
+}
