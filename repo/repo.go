@@ -1,0 +1,360 @@
+// Package repo turns changes to the desired state into validated git
+// commits, pushed to the remote: the API's write path and the bot's.
+//
+// A Repo is a bare clone (no working tree): each change is applied to the
+// branch head in memory, the resulting tree is validated with the same code
+// as `ddc-gitops validate`, and only then is a commit built (rewriting just
+// the directories on the changed paths) and pushed. A push rejected as
+// non-fast-forward (someone else pushed) is retried: fetch, re-apply the
+// change on the new head, validate, commit, push.
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/gittree"
+)
+
+// Options configure a Repo.
+type Options struct {
+	// URL of the remote (https://, ssh://, file:// or a path).
+	URL string
+	// Branch is the branch changes are committed to (default main).
+	Branch string
+	// Dir holds the bare clone; it is reused across restarts.
+	Dir  string
+	Auth transport.AuthMethod
+	// Retries bounds the attempts after a rejected push (default 20).
+	Retries int
+	// Validate checks a candidate tree; default desired.Load.
+	Validate func(fs.FS) error
+	Logger   *slog.Logger
+	// Now is the clock for commit times (default time.Now).
+	Now func() time.Time
+}
+
+// Repo writes validated commits to one branch of a remote. It is safe for
+// concurrent use: changes are applied one at a time.
+type Repo struct {
+	opts Options
+	mu   sync.Mutex // guards r: go-git repositories are not safe for concurrent use
+	r    *git.Repository
+}
+
+// Errors returned by Commit.
+var (
+	// ErrConflict: IfMatch named a revision and the branch has since moved
+	// in a way that touches the files the change edits.
+	ErrConflict = errors.New("the branch moved since the given revision and the change touches what moved")
+	// ErrUnknownRevision: IfMatch named a revision the repository does not have.
+	ErrUnknownRevision = errors.New("unknown revision")
+)
+
+// ValidationError is returned when the change would make the desired state
+// invalid; nothing was committed.
+type ValidationError struct{ Errs desired.Errors }
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("the change makes the desired state invalid (%d error(s)):\n%s", len(e.Errs), e.Errs.Error())
+}
+
+// Open clones the remote into opts.Dir, or reuses the clone already there.
+func Open(ctx context.Context, opts Options) (*Repo, error) {
+	if opts.Branch == "" {
+		opts.Branch = "main"
+	}
+	if opts.Retries <= 0 {
+		opts.Retries = 20
+	}
+	if opts.Validate == nil {
+		opts.Validate = func(fsys fs.FS) error { _, err := desired.Load(fsys); return err }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r, err := git.PlainOpen(opts.Dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", opts.Dir, err)
+		}
+		r, err = git.PlainCloneContext(ctx, opts.Dir, true, &git.CloneOptions{
+			URL:           opts.URL,
+			Auth:          opts.Auth,
+			ReferenceName: plumbing.NewBranchReferenceName(opts.Branch),
+			SingleBranch:  true,
+		})
+		if err != nil {
+			_ = os.RemoveAll(opts.Dir)
+			return nil, fmt.Errorf("cloning %s (branch %s): %w", opts.URL, opts.Branch, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("opening clone in %s: %w", opts.Dir, err)
+	}
+	return &Repo{opts: opts, r: r}, nil
+}
+
+// Snapshot is the desired state at one revision of the branch.
+type Snapshot struct {
+	Revision *gittree.Revision
+	FS       fs.FS
+}
+
+// Head fetches the branch and returns its head.
+func (r *Repo) Head(ctx context.Context) (*Snapshot, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, err := r.fetchLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := gittree.FromCommit(r.r.Storer, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Snapshot{Revision: gittree.RevisionOf(c), FS: fsys}, nil
+}
+
+// remoteRef is where the fetched branch head is kept.
+func (r *Repo) remoteRef() plumbing.ReferenceName {
+	return plumbing.NewRemoteReferenceName("origin", r.opts.Branch)
+}
+
+// fetchLocked fetches the branch and returns the remote head commit.
+func (r *Repo) fetchLocked(ctx context.Context) (*object.Commit, error) {
+	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:%s", r.opts.Branch, r.remoteRef()))
+	err := r.r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{spec}, Auth: r.opts.Auth, Force: true})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetching %s from %s: %w", r.opts.Branch, r.opts.URL, err)
+	}
+	ref, err := r.r.Reference(r.remoteRef(), true)
+	if err != nil {
+		// A fresh bare clone has the branch under refs/heads only.
+		ref, err = r.r.Reference(plumbing.NewBranchReferenceName(r.opts.Branch), true)
+		if err != nil {
+			return nil, fmt.Errorf("reading the head of %s: %w", r.opts.Branch, err)
+		}
+	}
+	c, err := r.r.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", ref.Hash(), err)
+	}
+	return c, nil
+}
+
+// Change is one edit of the desired state, committed as one commit.
+type Change struct {
+	Author  object.Signature // Name and Email; When is set at commit time
+	Subject string
+	Body    string
+	// Trailers are appended to the message as "Key: value" lines.
+	Trailers [][2]string
+	// Edit applies the change. It runs once per attempt, each time on the
+	// current branch head, so it must derive everything from t.
+	Edit func(t *Tree) error
+	// IfMatch, when set, is the revision the caller based the change on:
+	// if the branch has moved since and any path the change touches
+	// differs between IfMatch and the head, Commit returns ErrConflict.
+	IfMatch string
+	// Branch, when set, commits onto this branch instead (created from the
+	// main branch head, force-updated): for pull requests.
+	Branch string
+}
+
+// Result describes a committed (or no-op) change.
+type Result struct {
+	// Revision is the new commit, or the unchanged head when Changed is false.
+	Revision string
+	Parent   string
+	Changed  bool
+	Attempts int
+	// Touched lists the paths the change wrote or removed.
+	Touched []string
+}
+
+// Commit applies ch on the branch head, validates, commits and pushes,
+// retrying on a rejected push. A change that alters nothing returns
+// Changed=false and makes no commit.
+func (r *Repo) Commit(ctx context.Context, ch Change) (Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var last error
+	for attempt := 1; attempt <= r.opts.Retries; attempt++ {
+		res, err := r.attemptLocked(ctx, ch, attempt)
+		if err == nil || !isRejectedPush(err) {
+			res.Attempts = attempt
+			return res, err
+		}
+		last = err
+		r.opts.Logger.Debug("push rejected, retrying on the new head", "attempt", attempt, "err", err)
+		// Jittered backoff so competing writers do not retry in lockstep.
+		d := min(time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond, 250*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(d):
+		}
+	}
+	return Result{}, fmt.Errorf("giving up after %d rejected pushes: %w", r.opts.Retries, last)
+}
+
+func isRejectedPush(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "non-fast-forward") || strings.Contains(s, "reference has changed concurrently") || strings.Contains(s, "failed to update ref")
+}
+
+func (r *Repo) attemptLocked(ctx context.Context, ch Change, attempt int) (Result, error) {
+	head, err := r.fetchLocked(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	base, err := gittree.FromCommit(r.r.Storer, head)
+	if err != nil {
+		return Result{}, err
+	}
+	t, err := newTree(base)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := ch.Edit(t); err != nil {
+		return Result{}, err
+	}
+	res := Result{Revision: head.Hash.String(), Parent: head.Hash.String(), Touched: t.Touched()}
+	if ch.IfMatch != "" && ch.IfMatch != head.Hash.String() {
+		if err := r.checkConflictLocked(ch.IfMatch, head, res.Touched); err != nil {
+			return Result{}, err
+		}
+	}
+	changes := t.effective()
+	if len(changes) == 0 {
+		return res, nil
+	}
+	if err := r.opts.Validate(t.FS()); err != nil {
+		var errs desired.Errors
+		if errors.As(err, &errs) {
+			return Result{}, &ValidationError{Errs: errs}
+		}
+		return Result{}, fmt.Errorf("validating the changed desired state: %w", err)
+	}
+	baseTree, err := head.Tree()
+	if err != nil {
+		return Result{}, fmt.Errorf("reading tree of %s: %w", head.Hash, err)
+	}
+	treeHash, _, err := writeTree(r.r.Storer, baseTree, changes)
+	if err != nil {
+		return Result{}, fmt.Errorf("building the new tree: %w", err)
+	}
+	sig := ch.Author
+	sig.When = r.opts.Now()
+	commit := &object.Commit{
+		Author:       sig,
+		Committer:    sig,
+		Message:      message(ch),
+		TreeHash:     treeHash,
+		ParentHashes: []plumbing.Hash{head.Hash},
+	}
+	o := r.r.Storer.NewEncodedObject()
+	if err := commit.Encode(o); err != nil {
+		return Result{}, fmt.Errorf("encoding commit: %w", err)
+	}
+	h, err := r.r.Storer.SetEncodedObject(o)
+	if err != nil {
+		return Result{}, fmt.Errorf("storing commit: %w", err)
+	}
+	branch := r.opts.Branch
+	force := false
+	if ch.Branch != "" {
+		branch, force = ch.Branch, true
+	}
+	local := plumbing.NewBranchReferenceName(branch)
+	if err := r.r.Storer.SetReference(plumbing.NewHashReference(local, h)); err != nil {
+		return Result{}, fmt.Errorf("updating %s: %w", local, err)
+	}
+	spec := fmt.Sprintf("%s:refs/heads/%s", local, branch)
+	if force {
+		spec = "+" + spec
+	}
+	err = r.r.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: r.opts.Auth})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return Result{}, fmt.Errorf("pushing %s to %s (attempt %d): %w", branch, r.opts.URL, attempt, err)
+	}
+	if ch.Branch == "" {
+		// Our push is the new remote head: record it so the next change
+		// need not wait for a fetch to see it.
+		_ = r.r.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), h))
+	}
+	res.Revision, res.Changed = h.String(), true
+	return res, nil
+}
+
+// checkConflictLocked returns ErrConflict when any touched path differs
+// between the IfMatch revision and head.
+func (r *Repo) checkConflictLocked(ifMatch string, head *object.Commit, touched []string) error {
+	h, err := r.r.ResolveRevision(plumbing.Revision(ifMatch))
+	if err != nil {
+		return fmt.Errorf("%w %q", ErrUnknownRevision, ifMatch)
+	}
+	old, err := r.r.CommitObject(*h)
+	if err != nil {
+		return fmt.Errorf("%w %q", ErrUnknownRevision, ifMatch)
+	}
+	oldTree, err := old.Tree()
+	if err != nil {
+		return fmt.Errorf("reading tree of %s: %w", ifMatch, err)
+	}
+	headTree, err := head.Tree()
+	if err != nil {
+		return fmt.Errorf("reading tree of %s: %w", head.Hash, err)
+	}
+	for _, p := range touched {
+		a, aerr := oldTree.FindEntry(p)
+		b, berr := headTree.FindEntry(p)
+		if (aerr == nil) != (berr == nil) || (aerr == nil && a.Hash != b.Hash) {
+			return fmt.Errorf("%w: %s changed between %s and %s", ErrConflict, p, short(ifMatch), short(head.Hash.String()))
+		}
+	}
+	return nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func message(ch Change) string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(ch.Subject))
+	b.WriteString("\n")
+	if body := strings.TrimSpace(ch.Body); body != "" {
+		b.WriteString("\n")
+		b.WriteString(body)
+		b.WriteString("\n")
+	}
+	if len(ch.Trailers) > 0 {
+		b.WriteString("\n")
+		for _, t := range ch.Trailers {
+			fmt.Fprintf(&b, "%s: %s\n", t[0], strings.ReplaceAll(t[1], "\n", " "))
+		}
+	}
+	return b.String()
+}
