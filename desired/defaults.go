@@ -1,6 +1,9 @@
 package desired
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Defaults applied by SetDefaults. They are documented in docs/desired-state.md.
 const (
@@ -28,11 +31,16 @@ const (
 )
 
 // SetDefaults fills every unset field with its default, in place. It runs
-// after decoding and before validation; it never overrides a set value.
+// after decoding and before validation; it never overrides a set value. For
+// the numbers where 0 is not a usable value (priorities, rise, fall, ports,
+// maxconn, intervals) an explicit 0 written in a file is kept, so validation
+// reports it instead of silently replacing it; f.Source tells which fields
+// the files set.
 func SetDefaults(f *Fleet) {
+	src := f.Source
 	h := &f.HAProxy
-	setInt(&h.Maxconn, DefaultMaxconn)
-	setDur(&h.HardStopAfter, DefaultHardStopAfter)
+	setIntAt(&h.Maxconn, DefaultMaxconn, src, FleetFile, "haproxy.maxconn")
+	setDurAt(&h.HardStopAfter, DefaultHardStopAfter, src, FleetFile, "haproxy.hardStopAfter")
 	setStr(&h.CrtBase, DefaultCrtBase)
 	setStr(&h.AdminSocket, DefaultAdminSocket)
 	t := &h.Timeouts
@@ -47,20 +55,20 @@ func SetDefaults(f *Fleet) {
 	sd := &h.ServerDefaults
 	setIntPtr(&sd.Weight, DefaultServerWeight)
 	setIntPtr(&sd.Maxconn, DefaultServerMaxconn)
-	setDur(&sd.Slowstart, DefaultSlowstart)
+	setDurAt(&sd.Slowstart, DefaultSlowstart, src, FleetFile, "haproxy.serverDefaults.slowstart")
 
 	k := &f.Keepalived
-	setDur(&k.AdvertInt, DefaultAdvertInt)
-	setInt(&k.OwnerPriority, DefaultOwnerPriority)
+	setDurAt(&k.AdvertInt, DefaultAdvertInt, src, FleetFile, "keepalived.advertInt")
+	setIntAt(&k.OwnerPriority, DefaultOwnerPriority, src, FleetFile, "keepalived.ownerPriority")
 	setBool(&k.Preempt, true)
 	setStr(&k.ScriptUser, DefaultScriptUser)
 	setStr(&k.TrackProcess, DefaultTrackProcess)
 
 	for _, z := range f.Zones {
 		setStr(&z.Network.Name, z.Name)
-		for _, hst := range z.Hosts {
+		for i, hst := range z.Hosts {
 			setStr(&hst.Interface, DefaultInterface)
-			setInt(&hst.Priority, DefaultHostPriority)
+			setIntAt(&hst.Priority, DefaultHostPriority, src, z.File, "hosts["+strconv.Itoa(i)+"].priority")
 		}
 		for _, fe := range z.Frontends {
 			setStr(&fe.Mode, "http")
@@ -80,7 +88,7 @@ func SetDefaults(f *Fleet) {
 		}
 		if z.Stats != nil {
 			setStr(&z.Stats.Bind.Address, "*")
-			setInt(&z.Stats.Bind.Port, DefaultStatsPort)
+			setIntAt(&z.Stats.Bind.Port, DefaultStatsPort, src, z.File, "stats.bind.port")
 			setStr(&z.Stats.URI, DefaultStatsURI)
 			setDur(&z.Stats.Refresh, 10*time.Second)
 			setBool(&z.Stats.Prometheus, true)
@@ -103,11 +111,11 @@ func SetDefaults(f *Fleet) {
 			if c.Type == "http" {
 				setStr(&c.Method, "GET")
 				setStr(&c.Path, DefaultCheckPath)
-				setInt(&c.ExpectStatus, 200)
+				setIntAt(&c.ExpectStatus, 200, src, b.File, "check.expectStatus")
 			}
-			setDur(&c.Interval, DefaultCheckInterval)
-			setInt(&c.Rise, DefaultCheckRise)
-			setInt(&c.Fall, DefaultCheckFall)
+			setDurAt(&c.Interval, DefaultCheckInterval, src, b.File, "check.interval")
+			setIntAt(&c.Rise, DefaultCheckRise, src, b.File, "check.rise")
+			setIntAt(&c.Fall, DefaultCheckFall, src, b.File, "check.fall")
 		}
 		if b.Retries == nil {
 			r := DefaultBackendRetries
@@ -121,7 +129,7 @@ func SetDefaults(f *Fleet) {
 		if b.ServerDefaults.Maxconn == nil {
 			b.ServerDefaults.Maxconn = h.ServerDefaults.Maxconn
 		}
-		setDur(&b.ServerDefaults.Slowstart, h.ServerDefaults.Slowstart.D())
+		setDurAt(&b.ServerDefaults.Slowstart, h.ServerDefaults.Slowstart.D(), src, b.File, "serverDefaults.slowstart")
 		if b.Nodes != nil {
 			if b.Mode == "grpc" {
 				setStr(&b.Nodes.Port, "grpc")
@@ -148,9 +156,18 @@ func setStr(p *string, v string) {
 	}
 }
 
-func setInt(p *int, v int) {
-	if *p == 0 {
+// setIntAt sets *p to v when it is 0 and file does not set the field (an
+// explicit 0 is kept for validation to report).
+func setIntAt(p *int, v int, src Source, file, field string) {
+	if *p == 0 && !src.has(file, field) {
 		*p = v
+	}
+}
+
+// setDurAt is setIntAt for durations.
+func setDurAt(p *Duration, v time.Duration, src Source, file, field string) {
+	if *p == 0 && !src.has(file, field) {
+		*p = Duration(v)
 	}
 }
 

@@ -25,12 +25,15 @@ const (
 	// PatternHeaderValue: a header value rendered inside double quotes; no
 	// quote, backslash, '%' (log-format), '$', '#' or control characters.
 	PatternHeaderValue = `^[A-Za-z0-9 ._~!*+,;=:@/()\[\]{}<>?&|^'-]{0,256}$`
-	// PatternCertFile: a certificate path relative to crtBase or absolute.
+	// PatternCertFile: a certificate path relative to crtBase or absolute;
+	// segments as in PatternAbsPath (no "." or ".." segment).
 	PatternCertFile = `^/?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
-	// PatternAbsPath: an absolute file path (sockets, crtBase).
-	PatternAbsPath = `^/[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$`
-	// PatternRelOrAbsPath: crtBase, absolute or relative to the fleet root.
-	PatternRelOrAbsPath = `^/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$`
+	// PatternAbsPath: an absolute file path (sockets). Every segment starts
+	// with a letter, digit or '_', so "." and ".." segments cannot occur.
+	PatternAbsPath = `^/[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
+	// PatternRelOrAbsPath: crtBase, absolute or relative to the fleet root;
+	// segments as in PatternAbsPath.
+	PatternRelOrAbsPath = `^/?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
 	// PatternPubKey: a DDC node public key, 32 bytes as 0x-prefixed lowercase hex.
 	PatternPubKey = `^0x[0-9a-f]{64}$`
 	// PatternProviderID: a DDC provider account id, 32 bytes as 0x-prefixed lowercase hex.
@@ -43,40 +46,106 @@ const (
 	PatternProcess = `^[A-Za-z0-9._-]{1,15}$`
 )
 
+// Compiled patterns for the rarer fields. The hot fields of node files
+// (names, DNS names, keys) use the hand-written matchers below, which accept
+// exactly what their pattern accepts (grammar_test.go checks that).
 var (
-	reName        = regexp.MustCompile(PatternName)
 	reInterface   = regexp.MustCompile(PatternInterface)
-	reHostname    = regexp.MustCompile(PatternHostname)
 	reURLPath     = regexp.MustCompile(PatternURLPath)
 	reHeaderName  = regexp.MustCompile(PatternHeaderName)
 	reHeaderValue = regexp.MustCompile(PatternHeaderValue)
 	reCertFile    = regexp.MustCompile(PatternCertFile)
 	reAbsPath     = regexp.MustCompile(PatternAbsPath)
 	reRelOrAbs    = regexp.MustCompile(PatternRelOrAbsPath)
-	rePubKey      = regexp.MustCompile(PatternPubKey)
-	reProviderID  = regexp.MustCompile(PatternProviderID)
-	reClusterID   = regexp.MustCompile(PatternClusterID)
 	reUser        = regexp.MustCompile(PatternUser)
 	reProcess     = regexp.MustCompile(PatternProcess)
 )
 
-// ValidName reports whether s is a valid object name.
-func ValidName(s string) bool { return reName.MatchString(s) }
+// ValidName reports whether s matches PatternName.
+func ValidName(s string) bool {
+	if len(s) == 0 || len(s) > 64 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
-// ValidHostname reports whether s is a DNS name (at most 253 characters).
-func ValidHostname(s string) bool { return len(s) <= 253 && reHostname.MatchString(s) }
+// ValidHostname reports whether s matches PatternHostname and is at most 253
+// characters long.
+func ValidHostname(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '.' {
+			if c := s[i]; !isLowerAlnum(c) && c != '-' {
+				return false
+			}
+			continue
+		}
+		label := s[start:i]
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
 
-// ValidIP reports whether s is an IPv4 or IPv6 address without zone.
+// ValidIP reports whether s is an IPv4 or IPv6 address without zone, in its
+// canonical form.
 func ValidIP(s string) bool {
 	a, err := netip.ParseAddr(s)
-	return err == nil && a.Zone() == "" && a.String() == s
+	if err != nil || a.Zone() != "" {
+		return false
+	}
+	var buf [48]byte
+	return string(a.AppendTo(buf[:0])) == s
 }
 
 // ValidHost reports whether s is an IP address or a DNS name.
 func ValidHost(s string) bool { return ValidIP(s) || (ValidHostname(s) && !looksNumeric(s)) }
 
-// ValidPubKey reports whether s is a 0x-prefixed 32-byte lowercase hex key.
-func ValidPubKey(s string) bool { return rePubKey.MatchString(s) }
+// ValidPubKey reports whether s matches PatternPubKey.
+func ValidPubKey(s string) bool { return isHex0x(s, 64) }
+
+// ValidProviderID reports whether s matches PatternProviderID.
+func ValidProviderID(s string) bool { return isHex0x(s, 64) }
+
+// ValidClusterID reports whether s matches PatternClusterID.
+func ValidClusterID(s string) bool { return isHex0x(s, 40) }
+
+// ValidInterface reports whether s matches PatternInterface.
+func ValidInterface(s string) bool { return reInterface.MatchString(s) }
+
+// ValidURLPath reports whether s matches PatternURLPath.
+func ValidURLPath(s string) bool { return reURLPath.MatchString(s) }
+
+// ValidHeaderName reports whether s matches PatternHeaderName.
+func ValidHeaderName(s string) bool { return reHeaderName.MatchString(s) }
+
+// ValidHeaderValue reports whether s matches PatternHeaderValue.
+func ValidHeaderValue(s string) bool { return reHeaderValue.MatchString(s) }
+
+// ValidCertFile reports whether s matches PatternCertFile.
+func ValidCertFile(s string) bool { return reCertFile.MatchString(s) }
+
+// ValidAbsPath reports whether s matches PatternAbsPath.
+func ValidAbsPath(s string) bool { return reAbsPath.MatchString(s) }
+
+// ValidRelOrAbsPath reports whether s matches PatternRelOrAbsPath.
+func ValidRelOrAbsPath(s string) bool { return reRelOrAbs.MatchString(s) }
+
+// ValidUser reports whether s matches PatternUser.
+func ValidUser(s string) bool { return reUser.MatchString(s) }
+
+// ValidProcess reports whether s matches PatternProcess.
+func ValidProcess(s string) bool { return reProcess.MatchString(s) }
 
 // ValidPort reports whether p is a TCP port number.
 func ValidPort(p int) bool { return p >= 1 && p <= 65535 }
@@ -86,6 +155,24 @@ func ValidPort(p int) bool { return p >= 1 && p <= 65535 }
 func looksNumeric(s string) bool {
 	return strings.Trim(s, "0123456789.") == ""
 }
+
+func isHex0x(s string, digits int) bool {
+	if len(s) != 2+digits || s[0] != '0' || s[1] != 'x' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+}
+
+func isLowerAlnum(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
 
 // DynamicBalance reports whether HAProxy 2.6 allows runtime `add server` and
 // `del server` in a backend with this balance algorithm. static-rr and the
@@ -99,5 +186,8 @@ func DynamicBalance(balance string) bool {
 	return false
 }
 
-// Balance algorithms the model accepts.
-var BalanceAlgorithms = []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "random"}
+// BalanceAlgorithms returns the balance algorithms the model accepts, in a
+// new slice the caller may keep or change.
+func BalanceAlgorithms() []string {
+	return []string{"roundrobin", "static-rr", "leastconn", "first", "source", "uri", "random"}
+}

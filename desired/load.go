@@ -24,13 +24,16 @@ const (
 )
 
 // Load reads, defaults and validates the fleet in fsys. On any problem it
-// returns Errors listing every one of them (decode errors first stop
-// validation only for the files they occur in).
+// returns Errors listing every one of them. A file with a syntax error, a
+// value of the wrong type or the wrong kind is left out of validation (its
+// decode errors are reported, and references to its object are not reported
+// again as dangling); unknown fields and duplicate keys do not stop the rest
+// of the file from being validated.
 func Load(fsys fs.FS) (*Fleet, error) {
-	f, errs := Decode(fsys)
+	f, errs, b := decode(fsys)
 	if f != nil {
 		SetDefaults(f)
-		errs = append(errs, Validate(f)...)
+		errs = append(errs, validate(f, b)...)
 	}
 	if err := errs.Err(); err != nil {
 		return f, err
@@ -39,17 +42,26 @@ func Load(fsys fs.FS) (*Fleet, error) {
 }
 
 // Decode strictly decodes every file of the fleet in fsys without defaults or
-// validation. Files that fail to decode are left out of the returned fleet and
-// reported in Errors. The fleet is nil only when fleet.yaml is missing or
-// unreadable.
+// validation, and reports every problem in Errors. Files that fail to decode
+// (syntax, types, kind) are left out of the returned fleet; files whose only
+// problems are unknown fields or duplicate keys are kept, without those keys.
+// The fleet is nil only when fleet.yaml is missing or unreadable.
 func Decode(fsys fs.FS) (*Fleet, Errors) {
+	f, errs, _ := decode(fsys)
+	return f, errs
+}
+
+// decode is Decode that also tells which objects failed to decode.
+func decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	var errs Errors
 	var src Source
+	b := broken{zones: map[string]bool{}, backends: map[string]bool{}}
 	f := &Fleet{}
 	if !decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
 		if _, err := fs.Stat(fsys, FleetFile); err != nil {
-			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"})
+			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"}), b
 		}
+		b.fleet = true
 	}
 
 	zoneDirs, err := fs.ReadDir(fsys, ZonesDir)
@@ -65,6 +77,7 @@ func Decode(fsys fs.FS) (*Fleet, Errors) {
 		entries, err := fs.ReadDir(fsys, p)
 		if err != nil {
 			errs = append(errs, Error{File: p, Msg: fmt.Sprintf("reading zone directory: %v", err)})
+			b.zones[d.Name()] = true
 			continue
 		}
 		seen := false
@@ -79,18 +92,23 @@ func Decode(fsys fs.FS) (*Fleet, Errors) {
 		}
 		if !seen {
 			errs = append(errs, Error{File: p, Msg: "zone directory has no zone.yaml"})
+			b.zones[d.Name()] = true
 			continue
 		}
 		z := &Zone{File: path.Join(p, ZoneFile)}
 		if decodeFile(fsys, z.File, KindZone, z, &src, &errs) {
 			f.Zones = append(f.Zones, z)
+		} else {
+			b.zones[d.Name()] = true
 		}
 	}
 
 	for _, file := range yamlFiles(fsys, BackendsDir, &errs) {
-		b := &Backend{File: file}
-		if decodeFile(fsys, file, KindBackend, b, &src, &errs) {
-			f.Backends = append(f.Backends, b)
+		be := &Backend{File: file}
+		if decodeFile(fsys, file, KindBackend, be, &src, &errs) {
+			f.Backends = append(f.Backends, be)
+		} else {
+			b.backends[strings.TrimSuffix(path.Base(file), ".yaml")] = true
 		}
 	}
 	for _, file := range yamlFiles(fsys, NodesDir, &errs) {
@@ -105,7 +123,7 @@ func Decode(fsys fs.FS) (*Fleet, Errors) {
 	sort.SliceStable(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
 	f.Source = src
 	errs.Sort()
-	return f, errs
+	return f, errs, b
 }
 
 // yamlFiles lists the YAML files directly in dir; anything else that looks
@@ -154,7 +172,8 @@ func decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Error
 // DecodeBytes strictly decodes data (the contents of file) into out, a
 // pointer to one of the model's file types, checks its kind and records
 // field positions in src. It appends every problem to errs and returns
-// whether out is usable.
+// whether out is usable: unknown fields and duplicate keys leave it usable
+// (they are dropped before decoding), type errors and a wrong kind do not.
 func DecodeBytes(file string, data []byte, kind string, out any, src *Source, errs *Errors) bool {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -175,8 +194,11 @@ func DecodeBytes(file string, data []byte, kind string, out any, src *Source, er
 		return false
 	}
 	src.add(file, &root)
-	before := len(*errs)
+	// Unknown fields and duplicate keys are reported and dropped from doc;
+	// the rest of the file still decodes completely, so they do not make out
+	// unusable. Type errors and a wrong kind do.
 	checkFields(file, doc, reflect.TypeOf(out).Elem(), "", errs)
+	before := len(*errs)
 	if err := doc.Decode(out); err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
@@ -281,6 +303,10 @@ func typeError(file, msg string, src Source) Error {
 			want = "an integer"
 		case want == "bool":
 			want = "true or false"
+		case want == "string":
+			want = "a string"
+		case want == "duration":
+			want = "a duration such as 500ms, 2s or 1m"
 		}
 		got := c[1]
 		switch got {
@@ -385,12 +411,42 @@ func buildFieldTables(roots ...reflect.Type) map[reflect.Type]map[string]reflect
 
 func yamlFields(t reflect.Type) map[string]reflect.Type { return fieldTables[t] }
 
-// suggest proposes a known field whose name differs only in case.
+// suggest proposes the known field closest to an unknown key: one that
+// differs only in case, else one within two single-character edits.
 func suggest(key string, fields map[string]reflect.Type) string {
+	best, bestDist := "", 3
 	for k := range fields {
+		d := editDistance(strings.ToLower(key), strings.ToLower(k))
 		if strings.EqualFold(k, key) {
-			return fmt.Sprintf(" (did you mean %q?)", k)
+			d = 0
+		}
+		if d < bestDist || (d == bestDist && k < best) {
+			best, bestDist = k, d
 		}
 	}
-	return ""
+	if best == "" || (bestDist > 0 && len(key) < 4) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

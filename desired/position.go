@@ -41,6 +41,16 @@ func (s Source) Pos(file, path string) Pos {
 	}
 }
 
+// has reports whether the field at path is present in file.
+func (s Source) has(file, path string) bool {
+	idx := s.files[file]
+	if idx == nil {
+		return false
+	}
+	_, ok := idx.values[path]
+	return ok
+}
+
 // KeyAt returns the path of the mapping key named key on line in file (used to
 // locate decode errors, which yaml.v3 reports by line only).
 func (s Source) KeyAt(file string, line int, key string) (string, Pos, bool) {
