@@ -173,7 +173,7 @@ type TLS struct {
 	// Certificate is a PEM file (certificate and key) relative to crtBase, or absolute.
 	Certificate string   `yaml:"certificate"`
 	ALPN        []string `yaml:"alpn"`
-	// RedirectHTTP, when set, names an HTTP frontend whose requests are redirected here.
+	// MinVersion is the lowest TLS version offered (ssl-min-ver).
 	MinVersion string `yaml:"minVersion"`
 }
 
