@@ -1,0 +1,309 @@
+// Package reconciler is the per-host agent: it makes one HAProxy +
+// keepalived host match the desired state at the head of a git branch.
+//
+// A reconcile runs ordered steps (fetch, load+validate, render, read actual,
+// plan, apply, verify, record). Server-level changes go through the HAProxy
+// runtime API without a reload and are persisted to haproxy.cfg; structural
+// changes are a checked, atomic, verified reload, coalesced so that a burst
+// of commits costs at most one reload per debounce window; keepalived
+// changes are a checked reload that keeps the VIPs. A failed apply is rolled
+// back; an invalid revision is never applied.
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
+	"github.com/ddc-gitops/ddc-gitops/render"
+)
+
+// Fetcher yields the desired state at the head of the followed branch.
+// *source.Source (git) and DirSource (--watch) implement it.
+type Fetcher interface {
+	Sync(ctx context.Context) (*source.Snapshot, error)
+}
+
+// Drift modes.
+const (
+	DriftCorrect = "correct" // report drift and put the host back in its desired state
+	DriftWarn    = "warn"    // only report drift
+)
+
+// HAProxyPaths locate the HAProxy this agent manages (Debian's defaults).
+type HAProxyPaths struct {
+	Bin          string // default /usr/sbin/haproxy
+	ConfigPath   string // default /etc/haproxy/haproxy.cfg
+	MasterSocket string // default /run/haproxy-master.sock
+	AdminSocket  string // default /run/haproxy/admin.sock
+}
+
+// Config configures an Agent.
+type Config struct {
+	// Host is this host's name in the desired state.
+	Host   string
+	Source Fetcher
+	// StateDir keeps the applied revision and the last good configs.
+	StateDir string
+	Render   render.Options
+	HAProxy  HAProxyPaths
+	// Keepalived is nil when the agent does not manage keepalived.
+	Keepalived *keepalived.Driver
+	// Drift is DriftCorrect (default) or DriftWarn.
+	Drift string
+	// ReloadDebounce is the least time between two reloads (default 2s):
+	// structural changes arriving meanwhile are applied together.
+	ReloadDebounce time.Duration
+	// AdmitTimeout bounds the wait for a new server's first health check
+	// (default 10s); servers that have not passed by then stay in
+	// maintenance and are retried at the next reconcile.
+	AdmitTimeout time.Duration
+	// DrainTimeout bounds how long a removed server drains (default 30s).
+	DrainTimeout time.Duration
+	// RetryMin and RetryMax bound the backoff after transient failures.
+	RetryMin, RetryMax time.Duration
+	Logger             *slog.Logger
+	Registry           prometheus.Registerer
+	Now                func() time.Time
+}
+
+// Agent reconciles one host. Create it with New; Run it, or call Reconcile.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	runtime *haproxy.Runtime
+	master  *haproxy.Master
+	metrics *metrics
+	trigger *trigger.Trigger
+
+	mu         sync.Mutex // serialises reconciles; guards the fields below
+	state      persisted
+	status     agentapi.Status
+	lastReload time.Time
+	failures   int // consecutive transient failures, for backoff
+}
+
+// New checks cfg, applies defaults and restores the persisted state.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Host == "" {
+		return nil, errors.New("agent: no host name")
+	}
+	if cfg.Source == nil {
+		return nil, errors.New("agent: no source")
+	}
+	if cfg.StateDir == "" {
+		return nil, errors.New("agent: no state directory")
+	}
+	if cfg.Drift == "" {
+		cfg.Drift = DriftCorrect
+	}
+	if cfg.Drift != DriftCorrect && cfg.Drift != DriftWarn {
+		return nil, fmt.Errorf("agent: drift mode %q: want %s or %s", cfg.Drift, DriftCorrect, DriftWarn)
+	}
+	p := &cfg.HAProxy
+	p.Bin = or(p.Bin, "/usr/sbin/haproxy")
+	p.ConfigPath = or(p.ConfigPath, "/etc/haproxy/haproxy.cfg")
+	p.MasterSocket = or(p.MasterSocket, "/run/haproxy-master.sock")
+	p.AdminSocket = or(p.AdminSocket, "/run/haproxy/admin.sock")
+	if cfg.Render.AdminSocket == "" {
+		cfg.Render.AdminSocket = p.AdminSocket
+	}
+	cfg.ReloadDebounce = orDur(cfg.ReloadDebounce, 2*time.Second)
+	cfg.AdmitTimeout = orDur(cfg.AdmitTimeout, 10*time.Second)
+	cfg.DrainTimeout = orDur(cfg.DrainTimeout, 30*time.Second)
+	cfg.RetryMin = orDur(cfg.RetryMin, time.Second)
+	cfg.RetryMax = orDur(cfg.RetryMax, time.Minute)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: creating state directory: %w", err)
+	}
+	log := cfg.Logger.With("host", cfg.Host)
+	a := &Agent{
+		cfg:     cfg,
+		log:     log,
+		runtime: &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
+		master:  haproxy.NewMaster(p.MasterSocket, log),
+		metrics: newMetrics(cfg.Registry),
+		trigger: trigger.New(),
+	}
+	st, err := a.loadState()
+	if err != nil {
+		return nil, err
+	}
+	a.state = st
+	a.status = agentapi.Status{
+		Host:            cfg.Host,
+		AppliedRevision: st.AppliedRevision,
+		AppliedAt:       st.AppliedAt,
+		FailedRevision:  st.FailedRevision,
+		LastResult:      agentapi.ResultPending,
+		Pending:         st.Pending,
+	}
+	if st.AppliedRevision != "" {
+		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
+	}
+	return a, nil
+}
+
+// Trigger is where sync requests arrive (poll ticker, HTTP, SIGHUP, file
+// watch); bursts collapse into one reconcile.
+func (a *Agent) Trigger() *trigger.Trigger { return a.trigger }
+
+// Status returns a copy of the agent's status.
+func (a *Agent) Status() agentapi.Status {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.status
+	s.Drift = append([]string(nil), s.Drift...)
+	s.Pending = append([]string(nil), s.Pending...)
+	steps := make(map[string]float64, len(s.Steps))
+	for k, v := range s.Steps {
+		steps[k] = v
+	}
+	s.Steps = steps
+	return s
+}
+
+// Run reconciles at start, then whenever the trigger fires or a retry is
+// due, until ctx is cancelled.
+func (a *Agent) Run(ctx context.Context) error {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-a.trigger.C():
+			a.log.Debug("sync triggered", "reason", r.What)
+		case <-timer.C:
+		}
+		out := a.Reconcile(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		if out.RetryAfter > 0 {
+			timer.Reset(out.RetryAfter)
+		}
+	}
+}
+
+// Outcome is the result of one reconcile.
+type Outcome struct {
+	Result   string // an agentapi.Result* value, or "retrying"/"deferred"
+	Revision string
+	Err      error
+	// RetryAfter, when positive, asks for another reconcile after it.
+	RetryAfter time.Duration
+	// Converged reports whether the host now matches Revision.
+	Converged      bool
+	Reloads        int
+	RuntimeChanges int
+}
+
+// Outcome results beyond agentapi's.
+const (
+	resultRetrying = "retrying" // a transient failure; retried with backoff
+	resultDeferred = "deferred" // a reload waits for its debounce window
+)
+
+// Reconcile runs one reconcile now. Concurrent calls run one after another.
+func (a *Agent) Reconcile(ctx context.Context) Outcome {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	start := a.cfg.Now()
+	r := &run{a: a, steps: map[string]float64{}}
+	out := r.reconcile(ctx)
+	a.record(r, out, start)
+	return out
+}
+
+func (a *Agent) backoff() time.Duration {
+	d := a.cfg.RetryMin << min(a.failures, 16)
+	d = min(d, a.cfg.RetryMax)
+	// ±20% jitter so agents do not retry in lockstep.
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+func (a *Agent) record(r *run, out Outcome, start time.Time) {
+	now := a.cfg.Now()
+	a.metrics.duration.Observe(now.Sub(start).Seconds())
+	a.metrics.reconciles.WithLabelValues(out.Result).Inc()
+	s := &a.status
+	s.Counts.Reconciles++
+	s.LastReconcile = now
+	s.Steps = r.steps
+	if r.zone != "" {
+		s.Zone = r.zone
+	}
+	if r.desiredRev != "" {
+		s.DesiredRevision = r.desiredRev
+	}
+	s.Drift = r.drift
+	s.Pending = a.state.Pending
+	s.LastResult = out.Result
+	s.LastError = ""
+	if out.Err != nil {
+		s.LastError = out.Err.Error()
+	}
+	s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
+	s.FailedRevision = a.state.FailedRevision
+	s.Counts.RuntimeChanges += out.RuntimeChanges
+	if out.Converged {
+		a.failures = 0
+		a.metrics.lastSuccess.Set(float64(now.Unix()))
+	}
+	level := slog.LevelInfo
+	if out.Err != nil {
+		level = slog.LevelWarn
+	}
+	if out.Result != agentapi.ResultNoop || out.Err != nil || len(r.drift) > 0 {
+		a.log.Log(context.Background(), level, "reconcile", "result", out.Result, "revision", short(out.Revision),
+			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
+			"duration", now.Sub(start).Round(time.Microsecond))
+	}
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orDur(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
