@@ -306,4 +306,3 @@ func orDur(d, def time.Duration) time.Duration {
 	}
 	return d
 }
-

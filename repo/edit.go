@@ -102,4 +102,3 @@ func (t *Tree) effective() map[string][]byte {
 	}
 	return out
 }
-
