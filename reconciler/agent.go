@@ -93,6 +93,11 @@ type Agent struct {
 	status     agentapi.Status
 	lastReload time.Time
 	failures   int // consecutive transient failures, for backoff
+	// cached is the last rendered revision for this host.
+	cached struct {
+		rev  string
+		host *render.Host
+	}
 }
 
 // New checks cfg, applies defaults and restores the persisted state.

@@ -69,8 +69,18 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		return Outcome{Result: agentapi.ResultStalled, Revision: rev, Err: errors.New(a.state.FailedError)}
 	}
 
-	// 2. load + validate, 3. render for this host
-	var host *render.Host
+	// 2. load + validate, 3. render for this host. The rendered host of the
+	// last revision is cached: a no-op reconcile of an unchanged branch
+	// only fetches and compares with the running host.
+	host := a.cached.host
+	if a.cached.rev == rev && host != nil {
+		r.zone = host.Zone
+		out, err := r.apply(ctx, rev, snap, host)
+		if err != nil {
+			return r.fail(rev, err)
+		}
+		return out
+	}
 	err := r.step("load", func() error {
 		f, err := desired.Load(snap.FS)
 		if err != nil {
@@ -83,6 +93,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			}
 			host = h
 			r.zone = h.Zone
+			a.cached.rev, a.cached.host = rev, h
 			return nil
 		})
 	})
@@ -325,6 +336,11 @@ func (r *run) runtimeApply(ctx context.Context, want *render.Host, d serverDiff)
 				sets = append(sets, haproxy.SetWeightCommand(be, op.Server.Name, runtimeWeight(op.Server)))
 			case "set-state":
 				sets = append(sets, haproxy.SetStateCommand(be, op.Server.Name, stateOf(op.Server)))
+			case "admit":
+				// Drain (not maint) so the check runs; admitPending puts
+				// it in service once the check passes.
+				sets = append(sets, haproxy.EnableHealthCommand(be, op.Server.Name), haproxy.SetStateCommand(be, op.Server.Name, haproxy.StateDrain))
+				pending[op.key()] = true
 			}
 			a.metrics.runtimeChanges.WithLabelValues(op.Op).Inc()
 			r.out.RuntimeChanges++
@@ -366,31 +382,9 @@ func (r *run) runtimeApply(ctx context.Context, want *render.Host, d serverDiff)
 	return nil
 }
 
+// admitPending puts servers waiting for admission in service as soon as
+// their check passes, waiting at most AdmitTimeout; the others stay pending.
 func (r *run) admitPending(ctx context.Context, want *render.Host, pending map[string]bool) error {
-	if len(pending) == 0 {
-		return nil
-	}
-	actual, err := r.a.runtime.ActualServers(ctx)
-	if err != nil {
-		return fmt.Errorf("reading servers waiting for admission: %w", err)
-	}
-	var cmds []string
-	for _, b := range want.Backends {
-		have := map[string]haproxy.ActualServer{}
-		for _, s := range actual[b.Name] {
-			have[s.Name] = s
-		}
-		for _, s := range b.Servers {
-			k := b.Name + "/" + s.Name
-			if !pending[k] {
-				continue
-			}
-			if as, ok := have[s.Name]; ok && haproxy.CheckPassed(as.CheckStatus) {
-				cmds = append(cmds, haproxy.SetStateCommand(b.Name, s.Name, stateOf(s)))
-				delete(pending, k)
-			}
-		}
-	}
 	// Pending servers no longer desired were deleted by the diff.
 	for k := range pending {
 		be, name, _ := strings.Cut(k, "/")
@@ -398,12 +392,48 @@ func (r *run) admitPending(ctx context.Context, want *render.Host, pending map[s
 			delete(pending, k)
 		}
 	}
-	if len(cmds) > 0 {
-		if _, err := r.a.runtime.Exec(ctx, cmds); err != nil {
-			return fmt.Errorf("admitting servers whose checks now pass: %w", err)
+	if len(pending) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(r.a.cfg.AdmitTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		actual, err := r.a.runtime.ActualServers(ctx)
+		if err != nil {
+			return fmt.Errorf("reading servers waiting for admission: %w", err)
+		}
+		var cmds []string
+		for _, b := range want.Backends {
+			have := map[string]haproxy.ActualServer{}
+			for _, s := range actual[b.Name] {
+				have[s.Name] = s
+			}
+			for _, s := range b.Servers {
+				k := b.Name + "/" + s.Name
+				if !pending[k] {
+					continue
+				}
+				if as, ok := have[s.Name]; ok && haproxy.CheckPassed(as.CheckStatus) {
+					cmds = append(cmds, haproxy.SetStateCommand(b.Name, s.Name, stateOf(s)))
+					delete(pending, k)
+				}
+			}
+		}
+		if len(cmds) > 0 {
+			if _, err := r.a.runtime.Exec(ctx, cmds); err != nil {
+				return fmt.Errorf("admitting servers whose checks now pass: %w", err)
+			}
+		}
+		if len(pending) == 0 || time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
 		}
 	}
-	return nil
 }
 
 func hasServer(h *render.Host, backend, name string) bool {

@@ -13,7 +13,7 @@ import (
 
 // serverOp is one runtime change to one server.
 type serverOp struct {
-	Op      string // add, del, replace, set-addr, set-weight, set-state
+	Op      string // add, del, replace, set-addr, set-weight, set-state, admit
 	Backend string
 	Server  render.Server // desired server (name only for del)
 	Detail  string        // human-readable, for drift reports
@@ -81,6 +81,12 @@ func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer
 					d.Ops = append(d.Ops, serverOp{Op: "set-weight", Backend: b.Name, Server: s, Detail: fmt.Sprintf("weight %d -> %d", a.Weight, w)})
 				}
 				if st := stateOf(s); a.State != st {
+					if a.State == haproxy.StateMaint && st != haproxy.StateMaint && s.Check && !haproxy.CheckPassed(a.CheckStatus) {
+						// Out of service and never checked (or failing): it goes
+						// back in only through the admission gate, never blindly.
+						d.Ops = append(d.Ops, serverOp{Op: "admit", Backend: b.Name, Server: s, Detail: fmt.Sprintf("state %s -> %s after its first check passes", a.State, st)})
+						continue
+					}
 					d.Ops = append(d.Ops, serverOp{Op: "set-state", Backend: b.Name, Server: s, Detail: fmt.Sprintf("state %s -> %s", a.State, st)})
 				}
 			}

@@ -1,0 +1,254 @@
+package haproxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Process runs haproxy in master-worker mode in the foreground
+// (`haproxy -W -f CONFIG -S MASTERSOCK -p PIDFILE`; without -D the master
+// stays in the foreground) and logs its output. It is for the agent's
+// --supervise mode, the lab and tests; on a host managed by systemd the unit
+// runs haproxy instead. A Process runs once; it must not be copied.
+type Process struct {
+	// Bin is the haproxy binary (default "haproxy" from PATH).
+	Bin string
+	// ConfigPath is the configuration file.
+	ConfigPath string
+	// MasterSocket is the master CLI socket path (-S).
+	MasterSocket string
+	// PIDFile receives the master's PID (-p); optional.
+	PIDFile string
+	// Dir is haproxy's working directory (relative paths in the config
+	// resolve against it); empty: the caller's.
+	Dir string
+	// ExtraArgs are appended to the command line.
+	ExtraArgs []string
+	// StopGrace is how long a soft stop (SIGUSR1: finish running sessions)
+	// may take before SIGTERM (default 10s; set it above the config's
+	// hard-stop-after to let sessions end by themselves); KillGrace how long
+	// SIGTERM may take before SIGKILL (default 5s).
+	StopGrace, KillGrace time.Duration
+	// Logger receives haproxy's output lines: [NOTICE] as info,
+	// [WARNING] as warn, [ALERT] as error. Nil discards them.
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	started bool
+	done    chan struct{}
+	exitErr error
+	tail    []string
+}
+
+// tailLines is how many output lines a Process keeps for Output.
+const tailLines = 200
+
+// Args is haproxy's command line after the binary.
+func (p *Process) Args() []string {
+	args := []string{"-W", "-f", p.ConfigPath, "-S", p.MasterSocket}
+	if p.PIDFile != "" {
+		args = append(args, "-p", p.PIDFile)
+	}
+	return append(args, p.ExtraArgs...)
+}
+
+// Run starts haproxy and blocks until it exits. When ctx is cancelled it
+// stops haproxy: SIGUSR1 (soft stop), SIGTERM after StopGrace, SIGKILL after
+// KillGrace, and returns nil once it exited. If haproxy exits by itself, Run
+// returns an error with its exit status and last output lines.
+func (p *Process) Run(ctx context.Context) error {
+	p.mu.Lock()
+	if p.started {
+		p.mu.Unlock()
+		return errors.New("haproxy process: Run called twice")
+	}
+	p.started = true
+	p.done = make(chan struct{})
+	p.mu.Unlock()
+	err := p.run(ctx)
+	p.mu.Lock()
+	p.exitErr = err
+	close(p.done)
+	p.mu.Unlock()
+	return err
+}
+
+func (p *Process) run(ctx context.Context) error {
+	if p.ConfigPath == "" || p.MasterSocket == "" {
+		return errors.New("haproxy process: ConfigPath and MasterSocket are required")
+	}
+	bin := p.Bin
+	if bin == "" {
+		bin = "haproxy"
+	}
+	cmd := exec.Command(bin, p.Args()...)
+	cmd.Dir = p.Dir
+	out := &lineLogger{p: p}
+	cmd.Stdout, cmd.Stderr = out, out
+	// Workers inherit the output pipe; do not let a stray one block Wait.
+	cmd.WaitDelay = 2 * time.Second
+	// Its own process group: a Ctrl-C on the agent's terminal reaches the
+	// agent only, which then stops haproxy gracefully through ctx.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", bin, err)
+	}
+	log := p.logger().With("pid", cmd.Process.Pid)
+	log.Info("haproxy started", "args", strings.Join(p.Args(), " "))
+
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+
+	select {
+	case err := <-waited:
+		out.flush()
+		return fmt.Errorf("haproxy exited by itself (%v); last output:\n%s", err, strings.Join(p.Output(20), "\n"))
+	case <-ctx.Done():
+	}
+
+	steps := []struct {
+		sig   syscall.Signal
+		grace time.Duration
+	}{
+		{syscall.SIGUSR1, orDefault(p.StopGrace, 10*time.Second)},
+		{syscall.SIGTERM, orDefault(p.KillGrace, 5*time.Second)},
+		{syscall.SIGKILL, 5 * time.Second},
+	}
+	for _, st := range steps {
+		log.Info("stopping haproxy", "signal", st.sig.String())
+		if err := cmd.Process.Signal(st.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			log.Warn("signalling haproxy", "signal", st.sig.String(), "err", err)
+		}
+		t := time.NewTimer(st.grace)
+		select {
+		case err := <-waited:
+			t.Stop()
+			out.flush()
+			log.Info("haproxy stopped", "status", fmt.Sprint(err))
+			return nil
+		case <-t.C:
+		}
+	}
+	return errors.New("haproxy did not exit after SIGKILL")
+}
+
+// Ready waits until the master socket answers show proc with a worker, or
+// the process exited, or ctx ends.
+func (p *Process) Ready(ctx context.Context) error {
+	m := &Master{Socket: p.MasterSocket}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	var last error
+	for {
+		p.mu.Lock()
+		done := p.done
+		p.mu.Unlock()
+		if done != nil {
+			select {
+			case <-done:
+				return fmt.Errorf("haproxy exited before it was ready: %w", p.exitErr)
+			default:
+			}
+		}
+		// One attempt per tick: a missing socket is not retried inside.
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		info, err := m.showProcOnce(actx)
+		cancel()
+		if err == nil && len(info.Workers) > 0 {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for haproxy master socket %s: %w (last: %v)", p.MasterSocket, ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+}
+
+// Output returns up to n of the last output lines.
+func (p *Process) Output(n int) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > len(p.tail) {
+		n = len(p.tail)
+	}
+	return append([]string(nil), p.tail[len(p.tail)-n:]...)
+}
+
+func (p *Process) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return discardLogger
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// lineLogger splits haproxy's output into lines and logs each.
+type lineLogger struct {
+	p   *Process
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *lineLogger) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, b...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			break
+		}
+		l.line(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+	return len(b), nil
+}
+
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.line(string(l.buf))
+		l.buf = nil
+	}
+}
+
+func (l *lineLogger) line(s string) {
+	s = strings.TrimRight(s, "\r")
+	if s == "" {
+		return
+	}
+	l.p.mu.Lock()
+	l.p.tail = append(l.p.tail, s)
+	if len(l.p.tail) > tailLines {
+		l.p.tail = l.p.tail[len(l.p.tail)-tailLines:]
+	}
+	l.p.mu.Unlock()
+	level := slog.LevelInfo
+	switch {
+	case strings.HasPrefix(s, "[WARNING]"):
+		level = slog.LevelWarn
+	case strings.HasPrefix(s, "[ALERT]"):
+		level = slog.LevelError
+	}
+	l.p.logger().Log(context.Background(), level, "haproxy", "line", s)
+}
