@@ -20,6 +20,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
@@ -58,12 +59,22 @@ type fleet struct {
 	farm              *nodeFarm
 	extraFrontend     string // appended to the zone's frontends
 	balance           string
+	checkInterval     string // default 100ms
+	ownerPriority     int    // keepalived.ownerPriority, default 150
 }
 
 func (f *fleet) files(nodes []int) map[string][]byte {
 	balance := f.balance
 	if balance == "" {
 		balance = "roundrobin"
+	}
+	inter := f.checkInterval
+	if inter == "" {
+		inter = "100ms"
+	}
+	prio := f.ownerPriority
+	if prio == 0 {
+		prio = 150
 	}
 	files := map[string][]byte{
 		"fleet.yaml": []byte(`kind: Fleet
@@ -74,6 +85,9 @@ haproxy:
   crtBase: /nonexistent-certs
   serverDefaults:
     slowstart: 0s
+keepalived:
+  advertInt: 200ms
+  ownerPriority: ` + strconv.Itoa(prio) + `
 `),
 		"zones/lo/zone.yaml": []byte(fmt.Sprintf(`kind: Zone
 name: lo
@@ -102,7 +116,7 @@ frontends:
 name: be
 balance: ` + balance + `
 check:
-  interval: 100ms
+  interval: ` + inter + `
   rise: 1
   fall: 2
 nodes:
@@ -176,9 +190,12 @@ type harness struct {
 }
 
 type harnessOpts struct {
-	nodes    int // nodes in the farm
-	seed     []int
-	debounce time.Duration
+	nodes         int // nodes in the farm
+	seed          []int
+	debounce      time.Duration
+	checkInterval string
+	// keepalived, when set, is started after the bootstrap and managed by the agent.
+	keepalived *keepalived.Process
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -196,9 +213,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		git: gitserver.NewTest(t, gitserver.Options{}),
 		dir: dir,
 		fleet: &fleet{
-			farm:      newNodeFarm(t, o.nodes),
-			fePort:    stablePort(t),
-			statsPort: stablePort(t),
+			farm:          newNodeFarm(t, o.nodes),
+			fePort:        stablePort(t),
+			statsPort:     stablePort(t),
+			checkInterval: o.checkInterval,
 		},
 		paths: HAProxyPaths{
 			Bin:          haproxytest.Bin(),
@@ -210,11 +228,17 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	h.git.MustCommit(t, h.fleet.files(o.seed), nil, "seed")
 	h.agent = h.newAgent(o.debounce)
+	if o.keepalived != nil {
+		h.agent.cfg.Keepalived = o.keepalived.Driver()
+	}
 	ctx := testCtx(t, 30*time.Second)
 	if err := h.agent.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
 	h.startHAProxy()
+	if o.keepalived != nil {
+		startKeepalived(t, o.keepalived)
+	}
 	h.rt = &haproxy.Runtime{Socket: h.paths.AdminSocket}
 	h.m = haproxy.NewMaster(h.paths.MasterSocket, nil)
 	out := h.agent.Reconcile(ctx)
@@ -246,6 +270,23 @@ func (h *harness) newAgent(debounce time.Duration) *Agent {
 		h.t.Fatal(err)
 	}
 	return a
+}
+
+func startKeepalived(t testing.TB, p *keepalived.Process) {
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-errc:
+		case <-time.After(30 * time.Second):
+			t.Error("keepalived did not stop")
+		}
+	})
+	if err := p.Ready(testCtx(t, 20*time.Second)); err != nil {
+		t.Fatalf("keepalived: %v\n%s", err, strings.Join(p.Output(30), "\n"))
+	}
 }
 
 func (h *harness) startHAProxy() {
