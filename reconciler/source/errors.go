@@ -81,8 +81,8 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &e) && e.Kind == Permanent
 }
 
-// kind classifies a go-git error. unknown means the error says nothing about
-// the network or the remote: it may come from the local clone.
+// class is how classify sorts a go-git error. unknown means the error says
+// nothing about the network or the remote: it may come from the local clone.
 type class int
 
 const (
