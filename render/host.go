@@ -73,6 +73,16 @@ type Server struct {
 	Proto     string // "h2" for gRPC backends, else empty
 	SSL       bool
 	SNI       string // sent when SSL is set
+	// ALPN is the protocol list offered over TLS (e.g. "h2" for gRPC over
+	// TLS, since gRPC servers require ALPN); used only when SSL is set.
+	ALPN string
+	// CheckProto forces the health check's protocol ("h1" when an h2 server
+	// is checked on a separate HTTP/1 port: HAProxy otherwise checks with the
+	// server's proto).
+	CheckProto string
+	// CheckSSL runs health checks over TLS (with SNI as check-sni): HAProxy
+	// does not inherit ssl for checks on a separate port.
+	CheckSSL bool
 	// State is the administrative state: ready, drain or maint. maint renders
 	// as `disabled`; drain renders as `weight 0` in the file (the runtime
 	// driver uses `set server state drain`).
@@ -119,6 +129,10 @@ func (s Server) Keywords() string {
 			b.WriteString(s.SNI)
 			b.WriteString(")")
 		}
+		if s.ALPN != "" {
+			b.WriteString(" alpn ")
+			b.WriteString(s.ALPN)
+		}
 	}
 	if s.Check {
 		b.WriteString(" check")
@@ -137,6 +151,17 @@ func (s Server) Keywords() string {
 		if s.Fall > 0 {
 			b.WriteString(" fall ")
 			b.WriteString(strconv.Itoa(s.Fall))
+		}
+		if s.CheckProto != "" {
+			b.WriteString(" check-proto ")
+			b.WriteString(s.CheckProto)
+		}
+		if s.CheckSSL {
+			b.WriteString(" check-ssl")
+			if s.SNI != "" {
+				b.WriteString(" check-sni ")
+				b.WriteString(s.SNI)
+			}
 		}
 	}
 	if s.State == "maint" {

@@ -1,0 +1,104 @@
+package render
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// TrackProcess is the name of the vrrp_track_process block tracking haproxy.
+const TrackProcess = "track_haproxy"
+
+// keepalived renders keepalived.conf: one VRRP instance per VIP of the zone,
+// unicast between the zone's hosts, every instance tracking haproxy.
+func (c *hostCtx) keepalived() ([]byte, error) {
+	k := &c.f.Keepalived
+	w := &cfgWriter{}
+	w.comment("", "keepalived.conf of host "+c.host.Name+" (zone "+c.zone.Name+", fleet "+c.f.Name+").\n"+
+		"Rendered by ddc-gitops from the fleet's desired state: do not edit, changes are overwritten.")
+	w.blank()
+	w.line("global_defs", "{")
+	w.in("router_id", c.host.Name)
+	w.in("enable_script_security")
+	w.in("script_user", k.ScriptUser)
+	w.line("}")
+	if len(c.zone.VIPs) == 0 {
+		return w.b.Bytes(), nil
+	}
+
+	prefix, err := netip.ParsePrefix(c.zone.Network.CIDR)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: network cidr %q: %w", c.zone.Name, c.zone.Network.CIDR, err)
+	}
+
+	w.blank()
+	// trackWeight is subtracted whatever its sign; 0 means FAULT.
+	weight := k.TrackWeight
+	if weight < 0 {
+		weight = -weight
+	}
+	if weight > 0 {
+		w.comment("", fmt.Sprintf("Without a running %s process, every instance's priority drops by %d.", k.TrackProcess, weight))
+	} else {
+		w.comment("", "Without a running "+k.TrackProcess+" process, every instance goes to FAULT and releases its VIP.")
+	}
+	w.line("vrrp_track_process", TrackProcess, "{")
+	w.in("process", k.TrackProcess)
+	w.in("weight", itoa(-weight))
+	w.line("}")
+
+	var peers []string
+	for _, h := range c.zone.Hosts {
+		if h != c.host && h.Address != c.host.Address {
+			peers = append(peers, h.Address)
+		}
+	}
+	adv := k.AdvertInt.D()
+	if adv <= 0 {
+		adv = time.Second
+	}
+	for _, v := range c.zone.VIPs {
+		iface := v.Interface
+		if iface == "" {
+			iface = c.host.Interface
+		}
+		prio := c.host.Priority
+		if slices.Contains(c.host.Owns, v.Name) {
+			prio = k.OwnerPriority
+		}
+		w.blank()
+		w.line("vrrp_instance", v.Name, "{")
+		w.in("state", "BACKUP")
+		w.in("interface", iface)
+		w.in("virtual_router_id", itoa(v.RouterID))
+		w.in("priority", itoa(prio))
+		if adv%time.Second != 0 {
+			// VRRPv2 advertises whole seconds only.
+			w.in("version", "3")
+		}
+		w.in("advert_int", secs(adv))
+		switch {
+		case k.Preempt != nil && !*k.Preempt:
+			w.in("nopreempt")
+		case k.PreemptDelay > 0:
+			w.in("preempt_delay", secs(k.PreemptDelay.D()))
+		}
+		if len(peers) > 0 {
+			w.in("unicast_src_ip", c.host.Address)
+			w.in("unicast_peer", "{")
+			for _, p := range peers {
+				w.in(indent + p)
+			}
+			w.in("}")
+		}
+		w.in("virtual_ipaddress", "{")
+		w.in(indent+v.Address+"/"+itoa(prefix.Bits()), "dev", iface)
+		w.in("}")
+		w.in("track_process", "{")
+		w.in(indent + TrackProcess)
+		w.in("}")
+		w.line("}")
+	}
+	return w.b.Bytes(), nil
+}

@@ -1,0 +1,133 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
+)
+
+// reAbsPath checks the paths that come from Options rather than from the
+// validated fleet: they end up in haproxy.cfg too.
+var reAbsPath = regexp.MustCompile(desired.PatternAbsPath)
+
+// Render renders the haproxy.cfg and keepalived.conf of the host named host.
+// f must come from desired.Load (defaulted and validated).
+func Render(f *desired.Fleet, host string, opts Options) (*Host, error) {
+	if f == nil {
+		return nil, fmt.Errorf("rendering host %s: no fleet", host)
+	}
+	for _, z := range f.Zones {
+		for _, h := range z.Hosts {
+			if h.Name == host {
+				return renderHost(f, z, h, opts)
+			}
+		}
+	}
+	return nil, fmt.Errorf("rendering host %s: no such host in fleet %s", host, f.Name)
+}
+
+// RenderAll renders every host of the fleet, sorted by host name.
+func RenderAll(f *desired.Fleet, opts Options) ([]*Host, error) {
+	if f == nil {
+		return nil, fmt.Errorf("rendering fleet: no fleet")
+	}
+	var out []*Host
+	for _, z := range f.Zones {
+		for _, h := range z.Hosts {
+			rh, err := renderHost(f, z, h, opts)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rh)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// hostCtx is what rendering one host needs, resolved once.
+type hostCtx struct {
+	f           *desired.Fleet
+	zone        *desired.Zone
+	host        *desired.Host
+	crtBase     string
+	adminSocket string
+	// trusted are the source addresses allowed to send X-DDC-Failover-Hop:
+	// every HAProxy host and VIP of the fleet.
+	trusted []string
+}
+
+func renderHost(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options) (*Host, error) {
+	c, err := newHostCtx(f, z, h, opts)
+	if err != nil {
+		return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
+	}
+	backends, err := c.backends()
+	if err != nil {
+		return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
+	}
+	hap := c.haproxy(backends)
+	ka, err := c.keepalived()
+	if err != nil {
+		return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
+	}
+	return &Host{Name: h.Name, Zone: z.Name, HAProxy: hap, Keepalived: ka, Backends: backends}, nil
+}
+
+func newHostCtx(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options) (*hostCtx, error) {
+	c := &hostCtx{f: f, zone: z, host: h}
+
+	c.crtBase = f.HAProxy.CrtBase
+	switch {
+	case opts.CrtBase != "":
+		if !reAbsPath.MatchString(opts.CrtBase) {
+			return nil, fmt.Errorf("crt-base override %q: want an absolute path of letters, digits, '_', '.' and '-'", opts.CrtBase)
+		}
+		c.crtBase = opts.CrtBase
+	case c.crtBase != "" && !path.IsAbs(c.crtBase) && opts.FleetDir != "":
+		if !reAbsPath.MatchString(opts.FleetDir) {
+			return nil, fmt.Errorf("fleet directory %q: cannot resolve the relative crtBase %q into haproxy.cfg: want an absolute path of letters, digits, '_', '.' and '-' (or pass a crt-base override)", opts.FleetDir, c.crtBase)
+		}
+		c.crtBase = path.Join(opts.FleetDir, c.crtBase)
+	}
+
+	c.adminSocket = f.HAProxy.AdminSocket
+	if opts.AdminSocket != "" {
+		if !reAbsPath.MatchString(opts.AdminSocket) {
+			return nil, fmt.Errorf("admin socket override %q: want an absolute path of letters, digits, '_', '.' and '-'", opts.AdminSocket)
+		}
+		c.adminSocket = opts.AdminSocket
+	}
+
+	seen := map[string]bool{}
+	add := func(a string) {
+		if a != "" && !seen[a] {
+			seen[a] = true
+			c.trusted = append(c.trusted, a)
+		}
+	}
+	for _, oz := range f.Zones {
+		for _, oh := range oz.Hosts {
+			add(oh.Address)
+		}
+	}
+	for _, oz := range f.Zones {
+		for _, v := range oz.VIPs {
+			add(v.Address)
+		}
+	}
+	return c, nil
+}
+
+// zoneByName finds a zone of the fleet.
+func (c *hostCtx) zoneByName(name string) *desired.Zone {
+	for _, z := range c.f.Zones {
+		if z.Name == name {
+			return z
+		}
+	}
+	return nil
+}
