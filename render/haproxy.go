@@ -91,8 +91,8 @@ const loopGuardDoc = `Cross-zone failover loop guard. A backend with failover ha
 zones' VIPs as backup servers, used when none of its own zone's servers is up.
 Such an HTTP/gRPC backend adds a ` + HopHeader + ` header naming its
 zone to every request it forwards. Every HTTP/gRPC frontend first deletes that
-header unless the connection comes from one of the fleet's HAProxy hosts or
-VIPs (clients cannot forge it), then answers 503 to a request that already
+header unless the connection comes from one of the fleet's zone networks
+(clients cannot forge it), then answers 503 to a request that already
 carries two of them (it went through the backends of two zones). So when the
 nodes of both zones are down, a request crosses zones at most twice instead
 of bouncing between them. TCP backends cannot carry a header: their failover
@@ -302,10 +302,10 @@ func (c *hostCtx) backend(w *cfgWriter, b *desired.Backend, rb Backend) {
 		}
 	}
 	timeouts(w, &b.Timeouts, false, true)
-	for _, s := range rb.Servers {
-		w.b.WriteString(ServerIndent)
-		w.b.WriteString(s.Line())
-		w.b.WriteByte('\n')
+	for i := range rb.Servers {
+		line := append(w.b.AvailableBuffer(), ServerIndent...)
+		line = rb.Servers[i].AppendLine(line)
+		w.b.Write(append(line, '\n'))
 	}
 	w.blank()
 }

@@ -99,80 +99,113 @@ func (s Server) Addr() string {
 }
 
 // Keywords are the server's settings after its address, in a fixed order.
-func (s Server) Keywords() string {
-	var b strings.Builder
+func (s Server) Keywords() string { return string(s.AppendKeywords(nil)) }
+
+// Line is the full server line as written in haproxy.cfg (without indent).
+func (s Server) Line() string { return string(s.AppendLine(nil)) }
+
+// AppendLine appends Line to b.
+func (s Server) AppendLine(b []byte) []byte {
+	b = append(b, "server "...)
+	b = append(b, s.Name...)
+	b = append(b, ' ')
+	if strings.Contains(s.Address, ":") { // IPv6
+		b = append(append(append(b, '['), s.Address...), ']')
+	} else {
+		b = append(b, s.Address...)
+	}
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(s.Port), 10)
+	b = append(b, ' ')
+	return s.AppendKeywords(b)
+}
+
+// AppendKeywords appends Keywords to b.
+func (s Server) AppendKeywords(b []byte) []byte {
 	w := s.Weight
 	if s.State == "drain" {
 		w = 0
 	}
-	b.WriteString("weight ")
-	b.WriteString(strconv.Itoa(w))
+	b = append(b, "weight "...)
+	b = strconv.AppendInt(b, int64(w), 10)
 	if s.Maxconn > 0 {
-		b.WriteString(" maxconn ")
-		b.WriteString(strconv.Itoa(s.Maxconn))
+		b = append(b, " maxconn "...)
+		b = strconv.AppendInt(b, int64(s.Maxconn), 10)
 	}
 	if s.Slowstart > 0 {
-		b.WriteString(" slowstart ")
-		b.WriteString(FormatDuration(s.Slowstart))
+		b = append(b, " slowstart "...)
+		b = appendDuration(b, s.Slowstart)
 	}
 	if s.Backup {
-		b.WriteString(" backup")
+		b = append(b, " backup"...)
 	}
 	if s.Proto != "" {
-		b.WriteString(" proto ")
-		b.WriteString(s.Proto)
+		b = append(b, " proto "...)
+		b = append(b, s.Proto...)
 	}
 	if s.SSL {
-		b.WriteString(" ssl verify none")
+		b = append(b, " ssl verify none"...)
 		if s.SNI != "" {
-			b.WriteString(" sni str(")
-			b.WriteString(s.SNI)
-			b.WriteString(")")
+			b = append(b, " sni str("...)
+			b = append(b, s.SNI...)
+			b = append(b, ")"...)
 		}
 		if s.ALPN != "" {
-			b.WriteString(" alpn ")
-			b.WriteString(s.ALPN)
+			b = append(b, " alpn "...)
+			b = append(b, s.ALPN...)
 		}
 	}
 	if s.Check {
-		b.WriteString(" check")
+		b = append(b, " check"...)
 		if s.CheckPort > 0 && s.CheckPort != s.Port {
-			b.WriteString(" port ")
-			b.WriteString(strconv.Itoa(s.CheckPort))
+			b = append(b, " port "...)
+			b = strconv.AppendInt(b, int64(s.CheckPort), 10)
 		}
 		if s.Inter > 0 {
-			b.WriteString(" inter ")
-			b.WriteString(FormatDuration(s.Inter))
+			b = append(b, " inter "...)
+			b = appendDuration(b, s.Inter)
 		}
 		if s.Rise > 0 {
-			b.WriteString(" rise ")
-			b.WriteString(strconv.Itoa(s.Rise))
+			b = append(b, " rise "...)
+			b = strconv.AppendInt(b, int64(s.Rise), 10)
 		}
 		if s.Fall > 0 {
-			b.WriteString(" fall ")
-			b.WriteString(strconv.Itoa(s.Fall))
+			b = append(b, " fall "...)
+			b = strconv.AppendInt(b, int64(s.Fall), 10)
 		}
 		if s.CheckProto != "" {
-			b.WriteString(" check-proto ")
-			b.WriteString(s.CheckProto)
+			b = append(b, " check-proto "...)
+			b = append(b, s.CheckProto...)
 		}
 		if s.CheckSSL {
-			b.WriteString(" check-ssl")
+			b = append(b, " check-ssl"...)
 			if s.SNI != "" {
-				b.WriteString(" check-sni ")
-				b.WriteString(s.SNI)
+				b = append(b, " check-sni "...)
+				b = append(b, s.SNI...)
 			}
 		}
 	}
 	if s.State == "maint" {
-		b.WriteString(" disabled")
+		b = append(b, " disabled"...)
 	}
-	return b.String()
+	return b
 }
 
-// Line is the full server line as written in haproxy.cfg (without indent).
-func (s Server) Line() string {
-	return "server " + s.Name + " " + s.Addr() + " " + s.Keywords()
+// appendDuration appends FormatDuration(d) to b.
+func appendDuration(b []byte, d time.Duration) []byte {
+	ms := d.Milliseconds()
+	switch {
+	case ms == 0:
+		return append(b, '0')
+	case ms%3600000 == 0:
+		return append(strconv.AppendInt(b, ms/3600000, 10), 'h')
+	case ms%60000 == 0:
+		return append(strconv.AppendInt(b, ms/60000, 10), 'm')
+	case ms%1000 == 0:
+		return append(strconv.AppendInt(b, ms/1000, 10), 's')
+	default:
+		return append(strconv.AppendInt(b, ms, 10), "ms"...)
+	}
 }
 
 // FormatDuration writes d in HAProxy's time format, in the largest unit

@@ -36,8 +36,19 @@ func RenderAll(f *desired.Fleet, opts Options) ([]*Host, error) {
 	}
 	var out []*Host
 	for _, z := range f.Zones {
-		for _, h := range z.Hosts {
-			rh, err := renderHost(f, z, h, opts)
+		// A zone's hosts run the same servers: select them once.
+		var backends []Backend
+		for i, h := range z.Hosts {
+			c, err := newHostCtx(f, z, h, opts)
+			if err != nil {
+				return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
+			}
+			if i == 0 {
+				if backends, err = c.backends(); err != nil {
+					return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
+				}
+			}
+			rh, err := c.render(backends)
 			if err != nil {
 				return nil, err
 			}
@@ -56,7 +67,7 @@ type hostCtx struct {
 	crtBase     string
 	adminSocket string
 	// trusted are the source addresses allowed to send X-DDC-Failover-Hop:
-	// every HAProxy host and VIP of the fleet.
+	// the network CIDRs of every zone of the fleet.
 	trusted []string
 }
 
@@ -69,6 +80,12 @@ func renderHost(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options
 	if err != nil {
 		return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
 	}
+	return c.render(backends)
+}
+
+// render renders the context's host with its zone's backends.
+func (c *hostCtx) render(backends []Backend) (*Host, error) {
+	z, h := c.zone, c.host
 	hap := c.haproxy(backends)
 	ka, err := c.keepalived()
 	if err != nil {
@@ -109,15 +126,12 @@ func newHostCtx(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options
 			c.trusted = append(c.trusted, a)
 		}
 	}
+	// Trust the zones' networks rather than each host and VIP address: a
+	// VIP or host change inside a network then leaves every other host's
+	// frontends (and so its haproxy.cfg skeleton) unchanged, so it needs no
+	// reload there.
 	for _, oz := range f.Zones {
-		for _, oh := range oz.Hosts {
-			add(oh.Address)
-		}
-	}
-	for _, oz := range f.Zones {
-		for _, v := range oz.VIPs {
-			add(v.Address)
-		}
+		add(oz.Network.CIDR)
 	}
 	return c, nil
 }
