@@ -1,11 +1,20 @@
+// Command ddc-gitops is the GitOps control plane for HAProxy + keepalived
+// fleets: validate, render and plan desired state, and run the per-host
+// agent, the API, the node-admission bot and the local lab.
 package main
 
 import (
-	_ "github.com/go-git/go-git/v5"
-	_ "github.com/haproxytech/client-native/v5"
-	_ "github.com/santhosh-tekuri/jsonschema/v6"
-	_ "github.com/spf13/cobra"
-	_ "gopkg.in/yaml.v3"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/cli"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,47 @@
+# ddc-gitops. `make lab` and `make test` are the two commands the README starts with.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:/usr/sbin:/sbin
+GO ?= go
+BIN := bin/ddc-gitops
+PKGS := ./...
+
+.PHONY: all build test lab bench lint fuzz deps clean
+
+include mk/contract.mk
+
+all: build
+
+deps:
+	@deploy/deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ddc-gitops
+
+# The whole test suite, with real haproxy, keepalived and git. Network
+# namespace tests need root (CI runs as root); they skip with a message otherwise.
+test: deps contract-check
+	$(GO) vet $(PKGS)
+	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Until the multi-zone lab lands (issue 6), `make lab` validates the example
+# fleet and renders every host's haproxy.cfg and keepalived.conf into out/render.
+lab: deps build
+	$(BIN) validate examples/fleet
+	$(BIN) render --out out/render examples/fleet
+	@for d in out/render/*/; do haproxy -c -q -f $$d/haproxy.cfg && echo "$$d: haproxy -c ok"; done
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 10x $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+
+# Runs the loader/renderer fuzzer for FUZZTIME (default 2m).
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test ./render -run '^$$' -fuzz FuzzLoadRender -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin out

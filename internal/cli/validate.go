@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [DIR | git:REPO@REV]",
+		Short: "Check a fleet's desired state; print every error as file:line:col: message",
+		Long: `validate loads every file of the fleet (default: the current directory)
+strictly, applies defaults, runs the semantic checks and the JSON Schemas,
+and prints every problem as file:line:col: field: message on stderr.
+Exit status 0: valid; 1: invalid; 2: usage error.`,
+		Args: argsRange(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			arg := "."
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			src, err := openFleet(arg)
+			if err != nil {
+				return err
+			}
+			f, errs := src.load()
+			if len(errs) > 0 {
+				for _, e := range errs {
+					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
+				}
+				return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %d error(s)", arg, len(errs))}
+			}
+			hosts := 0
+			for _, z := range f.Zones {
+				hosts += len(z.Hosts)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: fleet %q, %d zones, %d hosts, %d backends, %d nodes\n",
+				arg, f.Name, len(f.Zones), hosts, len(f.Backends), len(f.Nodes))
+			return nil
+		},
+	}
+}
