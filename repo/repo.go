@@ -55,6 +55,10 @@ type Repo struct {
 	opts Options
 	mu   sync.Mutex // guards r: go-git repositories are not safe for concurrent use
 	r    *git.Repository
+
+	qmu     sync.Mutex
+	queue   []*pendingChange
+	leading bool
 }
 
 // Errors returned by Commit.
@@ -194,6 +198,9 @@ type Result struct {
 // retrying on a rejected push. A change that alters nothing returns
 // Changed=false and makes no commit.
 func (r *Repo) Commit(ctx context.Context, ch Change) (Result, error) {
+	if ch.Branch == "" {
+		return r.groupCommit(ctx, ch)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var last error
@@ -222,87 +229,107 @@ func isRejectedPush(err error) bool {
 }
 
 func (r *Repo) attemptLocked(ctx context.Context, ch Change, attempt int) (Result, error) {
-	head, err := r.fetchLocked(ctx)
+	var head *object.Commit
+	var err error
+	if attempt == 1 {
+		head, err = r.localHeadLocked()
+	}
+	if head == nil {
+		head, err = r.fetchLocked(ctx)
+	}
 	if err != nil {
 		return Result{}, err
 	}
+	res, c, err := r.buildLocked(ch, head)
+	if err != nil || c == nil {
+		return res, err
+	}
+	if err := r.pushLocked(ctx, c.Hash, ch.Branch, attempt); err != nil {
+		return Result{}, err
+	}
+	res.Revision, res.Changed = c.Hash.String(), true
+	return res, nil
+}
+
+// buildLocked applies ch on head and stores the commit, without pushing; c
+// is nil when the change alters nothing.
+func (r *Repo) buildLocked(ch Change, head *object.Commit) (Result, *object.Commit, error) {
 	base, err := gittree.FromCommit(r.r.Storer, head)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	t, err := newTree(base)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	if err := ch.Edit(t); err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	res := Result{Revision: head.Hash.String(), Parent: head.Hash.String(), Touched: t.Touched()}
 	if ch.IfMatch != "" && ch.IfMatch != head.Hash.String() {
 		if err := r.checkConflictLocked(ch.IfMatch, head, res.Touched); err != nil {
-			return Result{}, err
+			return Result{}, nil, err
 		}
 	}
 	changes := t.effective()
 	if len(changes) == 0 {
-		return res, nil
+		return res, nil, nil
 	}
 	if err := r.opts.Validate(t.FS()); err != nil {
 		var errs desired.Errors
 		if errors.As(err, &errs) {
-			return Result{}, &ValidationError{Errs: errs}
+			return Result{}, nil, &ValidationError{Errs: errs}
 		}
-		return Result{}, fmt.Errorf("validating the changed desired state: %w", err)
+		return Result{}, nil, fmt.Errorf("validating the changed desired state: %w", err)
 	}
 	baseTree, err := head.Tree()
 	if err != nil {
-		return Result{}, fmt.Errorf("reading tree of %s: %w", head.Hash, err)
+		return Result{}, nil, fmt.Errorf("reading tree of %s: %w", head.Hash, err)
 	}
 	treeHash, _, err := writeTree(r.r.Storer, baseTree, changes)
 	if err != nil {
-		return Result{}, fmt.Errorf("building the new tree: %w", err)
+		return Result{}, nil, fmt.Errorf("building the new tree: %w", err)
 	}
 	sig := ch.Author
 	sig.When = r.opts.Now()
-	commit := &object.Commit{
-		Author:       sig,
-		Committer:    sig,
-		Message:      message(ch),
-		TreeHash:     treeHash,
-		ParentHashes: []plumbing.Hash{head.Hash},
-	}
+	commit := &object.Commit{Author: sig, Committer: sig, Message: message(ch), TreeHash: treeHash, ParentHashes: []plumbing.Hash{head.Hash}}
 	o := r.r.Storer.NewEncodedObject()
 	if err := commit.Encode(o); err != nil {
-		return Result{}, fmt.Errorf("encoding commit: %w", err)
+		return Result{}, nil, fmt.Errorf("encoding commit: %w", err)
 	}
 	h, err := r.r.Storer.SetEncodedObject(o)
 	if err != nil {
-		return Result{}, fmt.Errorf("storing commit: %w", err)
+		return Result{}, nil, fmt.Errorf("storing commit: %w", err)
 	}
+	c, err := r.r.CommitObject(h)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	return res, c, nil
+}
+
+func (r *Repo) pushLocked(ctx context.Context, h plumbing.Hash, toBranch string, attempt int) error {
 	branch := r.opts.Branch
 	force := false
-	if ch.Branch != "" {
-		branch, force = ch.Branch, true
+	if toBranch != "" {
+		branch, force = toBranch, true
 	}
 	local := plumbing.NewBranchReferenceName(branch)
 	if err := r.r.Storer.SetReference(plumbing.NewHashReference(local, h)); err != nil {
-		return Result{}, fmt.Errorf("updating %s: %w", local, err)
+		return fmt.Errorf("updating %s: %w", local, err)
 	}
 	spec := fmt.Sprintf("%s:refs/heads/%s", local, branch)
 	if force {
 		spec = "+" + spec
 	}
-	err = r.r.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: r.opts.Auth})
+	err := r.r.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: r.opts.Auth})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return Result{}, fmt.Errorf("pushing %s to %s (attempt %d): %w", branch, r.opts.URL, attempt, err)
+		return fmt.Errorf("pushing %s to %s (attempt %d): %w", branch, r.opts.URL, attempt, err)
 	}
-	if ch.Branch == "" {
-		// Our push is the new remote head: record it so the next change
-		// need not wait for a fetch to see it.
+	if toBranch == "" {
 		_ = r.r.Storer.SetReference(plumbing.NewHashReference(r.remoteRef(), h))
 	}
-	res.Revision, res.Changed = h.String(), true
-	return res, nil
+	return nil
 }
 
 // checkConflictLocked returns ErrConflict when any touched path differs
@@ -357,4 +384,126 @@ func message(ch Change) string {
 		}
 	}
 	return b.String()
+}
+
+// localHeadLocked is the last known remote head, without fetching; nil if unknown.
+func (r *Repo) localHeadLocked() (*object.Commit, error) {
+	ref, err := r.r.Reference(r.remoteRef(), true)
+	if err != nil {
+		return nil, nil
+	}
+	c, err := r.r.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, nil
+	}
+	return c, nil
+}
+
+type pendingChange struct {
+	ctx  context.Context
+	ch   Change
+	res  Result
+	err  error
+	done chan struct{}
+}
+
+// groupCommit queues ch; the first caller to find no batch running leads:
+// it takes every queued change, commits each on top of the previous (each
+// validated on its own), and pushes them all at once.
+func (r *Repo) groupCommit(ctx context.Context, ch Change) (Result, error) {
+	p := &pendingChange{ctx: ctx, ch: ch, done: make(chan struct{})}
+	r.qmu.Lock()
+	r.queue = append(r.queue, p)
+	lead := !r.leading
+	r.leading = true
+	r.qmu.Unlock()
+	if lead {
+		r.lead()
+	}
+	select {
+	case <-p.done:
+		return p.res, p.err
+	case <-ctx.Done():
+		<-p.done // the batch finishes or skips it
+		return p.res, p.err
+	}
+}
+
+func (r *Repo) lead() {
+	r.qmu.Lock()
+	batch := r.queue
+	r.queue = nil
+	r.qmu.Unlock()
+	r.mu.Lock()
+	r.commitBatchLocked(batch)
+	r.mu.Unlock()
+	r.qmu.Lock()
+	if len(r.queue) > 0 {
+		go r.lead()
+	} else {
+		r.leading = false
+	}
+	r.qmu.Unlock()
+}
+
+func (r *Repo) commitBatchLocked(batch []*pendingChange) {
+	defer func() {
+		for _, p := range batch {
+			close(p.done)
+		}
+	}()
+	ctx := context.Background()
+	var last error
+	for attempt := 1; attempt <= r.opts.Retries; attempt++ {
+		var head *object.Commit
+		var err error
+		if attempt == 1 {
+			head, _ = r.localHeadLocked()
+		}
+		if head == nil {
+			head, err = r.fetchLocked(ctx)
+		}
+		if err != nil {
+			for _, p := range batch {
+				p.err = err
+			}
+			return
+		}
+		parent := head
+		for _, p := range batch {
+			p.res, p.err = Result{}, nil
+			if err := p.ctx.Err(); err != nil {
+				p.err = err
+				continue
+			}
+			res, c, err := r.buildLocked(p.ch, parent)
+			p.res, p.err = res, err
+			if c != nil {
+				p.res.Revision, p.res.Changed, p.res.Attempts = c.Hash.String(), true, attempt
+				parent = c
+			}
+		}
+		if parent == head {
+			return
+		}
+		err = r.pushLocked(ctx, parent.Hash, "", attempt)
+		if err == nil {
+			return
+		}
+		if !isRejectedPush(err) {
+			for _, p := range batch {
+				if p.res.Changed {
+					p.res, p.err = Result{}, err
+				}
+			}
+			return
+		}
+		last = err
+		time.Sleep(min(time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond, 250*time.Millisecond))
+	}
+	for _, p := range batch {
+		if p.err == nil {
+			p.res, p.err = Result{}, fmt.Errorf("giving up after %d rejected pushes: %w", r.opts.Retries, last)
+		}
+	}
 }
