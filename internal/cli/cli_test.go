@@ -230,3 +230,23 @@ func TestAgentOnceFailsWithoutHAProxy(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want 1 naming the unreachable admin socket", code, errs)
 	}
 }
+
+func TestAPIRefusesToStartWithoutUsers(t *testing.T) {
+	code, _, errs := run(t, "api", "--repo", t.TempDir())
+	if code != ExitUsage || !strings.Contains(errs, "users-file") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+func TestHashPassword(t *testing.T) {
+	var out, errb bytes.Buffer
+	root := newRoot(&out, &errb)
+	root.SetArgs([]string{"api", "hash-password"})
+	root.SetIn(strings.NewReader("correct horse battery\n"))
+	if err := root.Execute(); err != nil {
+		t.Fatal(err, errb.String())
+	}
+	if h := strings.TrimSpace(out.String()); !strings.HasPrefix(h, "$2") {
+		t.Fatalf("not a bcrypt hash: %q", h)
+	}
+}

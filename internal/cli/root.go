@@ -11,6 +11,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// Version is the program's version, reported by the API's /health.
+const Version = "0.1.0"
+
 // Exit codes.
 const (
 	ExitOK      = 0
@@ -73,6 +76,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newRenderCmd(),
 		newPlanCmd(),
 		newAgentCmd(),
+		newAPICmd(),
 	)
 	return root
 }

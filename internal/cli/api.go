@@ -1,0 +1,207 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/spf13/cobra"
+	"golang.org/x/time/rate"
+
+	"github.com/ddc-gitops/ddc-gitops/api"
+	"github.com/ddc-gitops/ddc-gitops/forge"
+	"github.com/ddc-gitops/ddc-gitops/repo"
+)
+
+type apiFlags struct {
+	listen, tlsCert, tlsKey                   string
+	repoURL, branch, repoDir, gitTokenFile    string
+	usersFile, jwtSecretFile                  string
+	tokenTTL                                  time.Duration
+	authRate                                  float64
+	authBurst                                 int
+	agentsFile, agentTokenFile                string
+	agentTimeout                              time.Duration
+	noSyncOnCommit                            bool
+	defaultZone                               string
+	strict                                    bool
+	prRoutes, prRoles, prLabels, webhookPaths []string
+	forgeKind, ghOwner, ghRepo, ghTokenFile   string
+	ghAPIURL, forgeStateDir                   string
+	ghSecretFile, genericSecretFile           string
+	commitStatuses                            bool
+	publicURL                                 string
+	logFormat, logLevel                       string
+}
+
+func newAPICmd() *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the REST API that turns every change into a validated git commit (or a pull request)",
+		Long: `api serves the original ConfigWatcher API paths under /api/v1 (token, config,
+reload, backends/{backend}/servers, stats, revisions, webhooks) for every zone of
+the fleet. It never talks to HAProxy: each mutation is validated with the same
+code as 'ddc-gitops validate' and committed to --branch (or proposed as a pull
+request in PR mode), then the zone's agents are asked to sync.
+
+There are no built-in users: --users-file lists users with bcrypt password
+hashes ('ddc-gitops api hash-password' makes one) and roles viewer, operator
+or admin.`,
+		Args: argsRange(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAPI(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", ":9080", "listen address")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "private key for --tls-cert")
+	fl.StringVar(&f.repoURL, "repo", "", "fleet repository URL (required)")
+	fl.StringVar(&f.branch, "branch", "main", "branch to commit to")
+	fl.StringVar(&f.repoDir, "repo-dir", "/var/lib/ddc-gitops/api-repo", "where the API keeps its bare clone")
+	fl.StringVar(&f.gitTokenFile, "git-token-file", "", "file holding an HTTPS token for the repository (or $DDC_GITOPS_GIT_TOKEN)")
+	fl.StringVar(&f.usersFile, "users-file", "", "YAML users file: users: [{username, passwordHash, role}] (required)")
+	fl.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "file holding the JWT signing secret, at least 32 bytes (or $DDC_GITOPS_JWT_SECRET)")
+	fl.DurationVar(&f.tokenTTL, "token-ttl", time.Hour, "lifetime of issued tokens")
+	fl.Float64Var(&f.authRate, "auth-rate", 1, "POST /auth/token requests per second per client address")
+	fl.IntVar(&f.authBurst, "auth-burst", 5, "burst of POST /auth/token requests per client address")
+	fl.StringVar(&f.agentsFile, "agents-file", "", "YAML agents file: agents: [{host, zone, url}]")
+	fl.StringVar(&f.agentTokenFile, "agent-token-file", "", "file holding the agents' sync token (or $DDC_GITOPS_SYNC_TOKEN)")
+	fl.DurationVar(&f.agentTimeout, "agent-timeout", 5*time.Second, "timeout of one call to one agent")
+	fl.BoolVar(&f.noSyncOnCommit, "no-sync-on-commit", false, "do not ask the zone's agents to sync after each commit")
+	fl.StringVar(&f.defaultZone, "default-zone", "", "zone of the single-zone paths (/api/v1/backends/...), as in the original per-zone APIs")
+	fl.BoolVar(&f.strict, "strict", false, "require If-Match on every mutation (428 without it)")
+	fl.StringSliceVar(&f.prRoutes, "pr-route", nil, `mutations that open a pull request instead of committing, e.g. "POST /api/v1/config" (repeatable)`)
+	fl.StringSliceVar(&f.prRoles, "pr-role", nil, "roles whose mutations open pull requests (repeatable)")
+	fl.StringSliceVar(&f.prLabels, "pr-label", nil, "labels of the API's pull requests")
+	fl.StringVar(&f.forgeKind, "forge", "none", "where pull requests and commit statuses go: github, plain (branches only) or none")
+	fl.StringVar(&f.ghOwner, "github-owner", "", "GitHub owner of the fleet repository")
+	fl.StringVar(&f.ghRepo, "github-repo", "", "GitHub repository name")
+	fl.StringVar(&f.ghTokenFile, "github-token-file", "", "file holding a GitHub token (or $GITHUB_TOKEN)")
+	fl.StringVar(&f.ghAPIURL, "github-api-url", "", "GitHub REST API root (GitHub Enterprise: https://HOST/api/v3/)")
+	fl.StringVar(&f.forgeStateDir, "forge-state-dir", "/var/lib/ddc-gitops/proposals", "where --forge=plain records proposals")
+	fl.StringVar(&f.ghSecretFile, "webhook-github-secret-file", "", "enables POST /api/v1/webhooks/github with this secret")
+	fl.StringVar(&f.genericSecretFile, "webhook-generic-secret-file", "", "enables POST /api/v1/webhooks/generic with this secret")
+	fl.StringSliceVar(&f.webhookPaths, "webhook-path", nil, "only pushes touching these repository path prefixes trigger a sync (repeatable)")
+	fl.BoolVar(&f.commitStatuses, "commit-statuses", false, "report per-host commit statuses (ddc-gitops/<host>) to the forge")
+	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
+	cmd.AddCommand(newHashPasswordCmd())
+	return cmd
+}
+
+func newHashPasswordCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-password",
+		Short: "Read a password on stdin and print its bcrypt hash for the users file",
+		Args:  argsRange(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
+			if err != nil {
+				return fmt.Errorf("reading the password: %w", err)
+			}
+			h, err := api.HashPassword(strings.TrimRight(string(b), "\r\n"))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), h)
+			return nil
+		},
+	}
+}
+
+func runAPI(ctx context.Context, f apiFlags) error {
+	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	if f.repoURL == "" || f.usersFile == "" {
+		return usageError{errors.New("--repo and --users-file are required (there are no built-in users)")}
+	}
+	users, err := api.LoadUsers(f.usersFile)
+	if err != nil {
+		return err
+	}
+	secret, err := readSecret(f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
+	if err != nil {
+		return err
+	}
+	cfg := api.Config{
+		Listen: f.listen, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Version: Version,
+		Branch: f.branch, Users: users, JWTSecret: []byte(secret), TokenTTL: f.tokenTTL,
+		AuthRate: rate.Limit(f.authRate), AuthBurst: f.authBurst,
+		AgentTimeout: f.agentTimeout, NoSyncOnCommit: f.noSyncOnCommit,
+		DefaultZone: f.defaultZone, Strict: f.strict,
+		PR:             api.PRMode{Routes: f.prRoutes, Labels: f.prLabels},
+		WebhookPaths:   f.webhookPaths,
+		CommitStatuses: f.commitStatuses,
+		PublicURL:      f.publicURL,
+	}
+	for _, r := range f.prRoles {
+		cfg.PR.Roles = append(cfg.PR.Roles, api.Role(r))
+	}
+	if f.agentsFile != "" {
+		if cfg.Agents, err = api.LoadAgents(f.agentsFile); err != nil {
+			return err
+		}
+	}
+	if cfg.AgentToken, err = readSecret(f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+		return err
+	}
+	if f.ghSecretFile != "" {
+		if cfg.GitHubWebhookSecret, err = readSecret(f.ghSecretFile, ""); err != nil {
+			return err
+		}
+	}
+	if f.genericSecretFile != "" {
+		if cfg.GenericWebhookSecret, err = readSecret(f.genericSecretFile, ""); err != nil {
+			return err
+		}
+	}
+	var fg forge.Forge
+	switch f.forgeKind {
+	case "none":
+	case "plain":
+		if fg, err = forge.NewPlain(f.forgeStateDir, log); err != nil {
+			return err
+		}
+	case "github":
+		token, err := readSecret(f.ghTokenFile, "GITHUB_TOKEN")
+		if err != nil {
+			return err
+		}
+		if fg, err = forge.NewGitHub(forge.GitHubOptions{Token: token, BaseURL: f.ghAPIURL, Owner: f.ghOwner, Repo: f.ghRepo}); err != nil {
+			return err
+		}
+	default:
+		return usageError{fmt.Errorf("--forge must be github, plain or none, got %q", f.forgeKind)}
+	}
+	gitToken, err := readSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN")
+	if err != nil {
+		return err
+	}
+	var auth transport.AuthMethod
+	if gitToken != "" {
+		auth = &githttp.BasicAuth{Username: "git", Password: gitToken}
+	}
+	if err := os.MkdirAll(filepath.Dir(f.repoDir), 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Dir(f.repoDir), err)
+	}
+	r, err := repo.Open(ctx, repo.Options{URL: f.repoURL, Branch: f.branch, Dir: f.repoDir, Auth: auth, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(cfg, api.Deps{Repo: r, Forge: fg, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("api listening", "addr", f.listen, "repo", f.repoURL, "branch", f.branch, "defaultZone", f.defaultZone)
+	return srv.Run(ctx)
+}
