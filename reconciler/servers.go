@@ -80,7 +80,10 @@ func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer
 				if w := runtimeWeight(s); a.Weight != w && !(s.State == haproxy.StateDrain && a.State == haproxy.StateDrain) {
 					d.Ops = append(d.Ops, serverOp{Op: "set-weight", Backend: b.Name, Server: s, Detail: fmt.Sprintf("weight %d -> %d", a.Weight, w)})
 				}
-				if st := stateOf(s); a.State != st {
+				// A drained server is written as weight 0 in the file, so after a
+				// reload it runs as ready with weight 0: the same thing.
+				drainedByWeight := stateOf(s) == haproxy.StateDrain && a.State == haproxy.StateReady && a.Weight == 0
+				if st := stateOf(s); a.State != st && !drainedByWeight {
 					if a.State == haproxy.StateMaint && st != haproxy.StateMaint && s.Check && !haproxy.CheckPassed(a.CheckStatus) {
 						// Out of service and never checked (or failing): it goes
 						// back in only through the admission gate, never blindly.
