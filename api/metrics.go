@@ -29,9 +29,13 @@ const (
 	resultFailed    = "failed"    // git or forge error
 )
 
-func newMetrics() (*metrics, error) {
+// newMetrics registers the API's series on reg (a new registry when nil).
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ddc_gitops_api_requests_total", Help: "HTTP requests by route pattern, method and status code.",
 		}, []string{"route", "method", "code"}),

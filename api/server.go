@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,6 +54,18 @@ type Deps struct {
 	Logger     *slog.Logger
 	// Now is the clock for tokens and the idempotency store (default time.Now).
 	Now func() time.Time
+	// Registry, when set, receives the API's metrics and is what /metrics
+	// serves, so components running in the same process (the bot) can add
+	// theirs; default a new registry.
+	Registry *prometheus.Registry
+	// Blockchain serves GET /blockchain/nodes and POST /blockchain/sync
+	// (the node-admission bot's botapi handlers); nil answers 404.
+	Blockchain *Blockchain
+}
+
+// Blockchain holds the handlers of the on-chain node registry routes.
+type Blockchain struct {
+	Nodes, Sync http.Handler
 }
 
 // Server is the API server.
@@ -68,6 +81,7 @@ type Server struct {
 	reporter *StatusReporter
 	github   *webhooks.GitHub
 	generic  *webhooks.Generic
+	chain    *Blockchain
 	router   chi.Router
 	log      *slog.Logger
 
@@ -95,13 +109,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if (cfg.PR.enabled() || cfg.CommitStatuses) && deps.Forge == nil {
 		return nil, errors.New("api config: PR mode and commit statuses need a forge (GitHub, or the plain forge for branches only)")
 	}
-	s := &Server{cfg: cfg, repo: deps.Repo, forge: deps.Forge, log: deps.Logger.With("component", "api")}
+	s := &Server{cfg: cfg, repo: deps.Repo, forge: deps.Forge, chain: deps.Blockchain, log: deps.Logger.With("component", "api")}
 	s.auth, err = newAuthenticator(&s.cfg, deps.Now)
 	if err != nil {
 		return nil, fmt.Errorf("api auth: %w", err)
 	}
 	s.agents = NewAgents(cfg.Agents, cfg.AgentToken, cfg.AgentTimeout, deps.HTTPClient)
-	if s.metrics, err = newMetrics(); err != nil {
+	if s.metrics, err = newMetrics(deps.Registry); err != nil {
 		return nil, err
 	}
 	s.idem = newIdemStore(cfg.IdempotencyTTL, cfg.IdempotencyMax, deps.Now)
@@ -163,6 +177,12 @@ func (s *Server) routes() chi.Router {
 			viewer.Get("/zones", s.handle(s.getZones))
 			viewer.Get("/stats", s.handle(s.getStats))
 			viewer.Get("/revisions/{sha}", s.handle(s.getRevision))
+			nodes, sync := http.HandlerFunc(s.noBot), http.HandlerFunc(s.noBot)
+			if b := s.chain; b != nil {
+				nodes, sync = b.Nodes.ServeHTTP, b.Sync.ServeHTTP
+			}
+			viewer.Get("/blockchain/nodes", nodes)
+			r.With(s.require(RoleOperator)).Post("/blockchain/sync", sync)
 			s.zoneRoutes(r)
 			r.Route("/zones/{zone}", s.zoneRoutes)
 		})
@@ -180,6 +200,12 @@ func (s *Server) zoneRoutes(r chi.Router) {
 	viewer.Get("/backends/{backend}/servers", s.handle(s.getServers))
 	operator.Post("/backends/{backend}/servers", s.handle(s.postServer))
 	operator.Delete("/backends/{backend}/servers/{name}", s.handle(s.deleteServer))
+}
+
+// noBot answers the blockchain routes when no node-admission bot runs in
+// this API process.
+func (s *Server) noBot(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, apiErr(http.StatusNotFound, CodeNotConfigured, "no node-admission bot is configured on this API server (start it with --bot-rpc-url)"))
 }
 
 // notConfigured answers for a webhook whose secret is not set.

@@ -12,10 +12,14 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
 	"github.com/ddc-gitops/ddc-gitops/api"
+	"github.com/ddc-gitops/ddc-gitops/bot"
+	"github.com/ddc-gitops/ddc-gitops/bot/botapi"
 	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
@@ -39,6 +43,7 @@ type apiFlags struct {
 	commitStatuses                            bool
 	publicURL                                 string
 	logFormat, logLevel                       string
+	bot                                       botFlags
 }
 
 func newAPICmd() *cobra.Command {
@@ -93,6 +98,7 @@ or admin.`,
 	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
+	f.bot.register(fl, "bot-")
 	cmd.AddCommand(newHashPasswordCmd())
 	return cmd
 }
@@ -198,10 +204,36 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(cfg, api.Deps{Repo: r, Forge: fg, Logger: log})
+	deps := api.Deps{Repo: r, Forge: fg, Logger: log, Registry: prometheus.NewRegistry()}
+	g, ctx := errgroup.WithContext(ctx)
+	if f.bot.rpcURL != "" {
+		// The node-admission bot in this process: its registry routes are
+		// served behind the API's auth, its metrics on the API's /metrics.
+		bcfg, err := f.bot.config()
+		if err != nil {
+			return err
+		}
+		if bcfg.RepoURL == "" {
+			bcfg.RepoURL, bcfg.Branch = f.repoURL, f.branch
+			if bcfg.GitToken == "" {
+				bcfg.GitToken = gitToken
+			}
+		}
+		b, err := bot.Open(ctx, bcfg, deps.Registry, log.With("component", "bot"))
+		if err != nil {
+			return err
+		}
+		deps.Blockchain = &api.Blockchain{Nodes: botapi.NodesHandler(b, log), Sync: botapi.SyncHandler(b, log)}
+		g.Go(func() error { return b.Run(ctx) })
+	}
+	srv, err := api.New(cfg, deps)
 	if err != nil {
 		return err
 	}
-	log.Info("api listening", "addr", f.listen, "repo", f.repoURL, "branch", f.branch, "defaultZone", f.defaultZone)
-	return srv.Run(ctx)
+	log.Info("api listening", "addr", f.listen, "repo", f.repoURL, "branch", f.branch, "defaultZone", f.defaultZone, "bot", f.bot.rpcURL != "")
+	g.Go(func() error { return srv.Run(ctx) })
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }

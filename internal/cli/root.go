@@ -77,6 +77,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newPlanCmd(),
 		newAgentCmd(),
 		newAPICmd(),
+		newBotCmd(),
 	)
 	return root
 }
