@@ -7,9 +7,11 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -29,9 +31,24 @@ const (
 // decode errors are reported, and references to its object are not reported
 // again as dangling); unknown fields and duplicate keys do not stop the rest
 // of the file from being validated.
+//
+// Load reads fsys from the calling goroutine only, and decodes large
+// directories (nodes/) on up to GOMAXPROCS goroutines; the result does not
+// depend on how many.
 func Load(fsys fs.FS) (*Fleet, error) {
-	f, errs, b := decode(fsys)
+	return loader{}.load(fsys)
+}
+
+// loader is how Load and Decode decode files. The zero value takes the fast
+// paths (fastyaml.go) for the files they can take; yamlOnly decodes every
+// file with yaml.v3 alone, as the loader did before them, for tests that
+// check the fast paths against it.
+type loader struct{ yamlOnly bool }
+
+func (l loader) load(fsys fs.FS) (*Fleet, error) {
+	f, errs, b := l.decode(fsys)
 	if f != nil {
+		errs = append(errs, dropNulls(f)...)
 		SetDefaults(f)
 		errs = append(errs, validate(f, b)...)
 	}
@@ -47,17 +64,17 @@ func Load(fsys fs.FS) (*Fleet, error) {
 // problems are unknown fields or duplicate keys are kept, without those keys.
 // The fleet is nil only when fleet.yaml is missing or unreadable.
 func Decode(fsys fs.FS) (*Fleet, Errors) {
-	f, errs, _ := decode(fsys)
+	f, errs, _ := loader{}.decode(fsys)
 	return f, errs
 }
 
 // decode is Decode that also tells which objects failed to decode.
-func decode(fsys fs.FS) (*Fleet, Errors, broken) {
+func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	var errs Errors
 	var src Source
 	b := broken{zones: map[string]bool{}, backends: map[string]bool{}}
 	f := &Fleet{}
-	if !decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
+	if !l.decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
 		if _, err := fs.Stat(fsys, FleetFile); err != nil {
 			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"}), b
 		}
@@ -96,25 +113,38 @@ func decode(fsys fs.FS) (*Fleet, Errors, broken) {
 			continue
 		}
 		z := &Zone{File: path.Join(p, ZoneFile)}
-		if decodeFile(fsys, z.File, KindZone, z, &src, &errs) {
+		if l.decodeFile(fsys, z.File, KindZone, z, &src, &errs) {
 			f.Zones = append(f.Zones, z)
 		} else {
 			b.zones[d.Name()] = true
 		}
 	}
 
-	for _, file := range yamlFiles(fsys, BackendsDir, &errs) {
-		be := &Backend{File: file}
-		if decodeFile(fsys, file, KindBackend, be, &src, &errs) {
-			f.Backends = append(f.Backends, be)
+	files := yamlFiles(fsys, BackendsDir, &errs)
+	backends := make([]*Backend, len(files))
+	results := l.decodeFiles(fsys, files, KindBackend, func(i int) any {
+		backends[i] = &Backend{File: files[i]}
+		return backends[i]
+	})
+	for i, r := range results {
+		if r.merge(files[i], &src, &errs) {
+			f.Backends = append(f.Backends, backends[i])
 		} else {
-			b.backends[strings.TrimSuffix(path.Base(file), ".yaml")] = true
+			b.backends[strings.TrimSuffix(path.Base(files[i]), ".yaml")] = true
 		}
 	}
-	for _, file := range yamlFiles(fsys, NodesDir, &errs) {
-		n := &Node{File: file}
-		if decodeFile(fsys, file, KindNode, n, &src, &errs) {
-			f.Nodes = append(f.Nodes, n)
+	files = yamlFiles(fsys, NodesDir, &errs)
+	nodes := make([]*Node, len(files))
+	results = l.decodeFiles(fsys, files, KindNode, func(i int) any {
+		nodes[i] = &Node{File: files[i]}
+		return nodes[i]
+	})
+	if n := countOK(results); n > 0 {
+		f.Nodes = make([]*Node, 0, n)
+	}
+	for i, r := range results {
+		if r.merge(files[i], &src, &errs) {
+			f.Nodes = append(f.Nodes, nodes[i])
 		}
 	}
 
@@ -158,15 +188,93 @@ func isYAML(name string) bool {
 // decodeFile strictly decodes one single-document YAML file into out and
 // checks its kind. It reports every problem it finds and returns whether out
 // is usable.
-func decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Errors) bool {
+func (l loader) decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Errors) bool {
 	data, err := fs.ReadFile(fsys, file)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			*errs = append(*errs, Error{File: file, Msg: fmt.Sprintf("reading file: %v", err)})
+	return l.decodeRead(file, data, err, kind, out).merge(file, src, errs)
+}
+
+// decodeFiles decodes files, all of one kind, into the values out returns
+// for each index, and returns each file's result in the order of files.
+// The calling goroutine reads the files, one at a time (fsys need not be
+// safe for concurrent use), and up to GOMAXPROCS workers parse and decode
+// them. Decoding a file depends on nothing but its contents, so the results
+// are the same as decoding the files one after the other.
+func (l loader) decodeFiles(fsys fs.FS, files []string, kind string, out func(i int) any) []fileResult {
+	results := make([]fileResult, len(files))
+	workers := min(runtime.GOMAXPROCS(0), len(files)/minFilesPerWorker)
+	if workers < 2 {
+		for i, file := range files {
+			data, err := fs.ReadFile(fsys, file)
+			results[i] = l.decodeRead(file, data, err, kind, out(i))
 		}
-		return false
+		return results
 	}
-	return DecodeBytes(file, data, kind, out, src, errs)
+	type job struct {
+		i    int
+		data []byte
+		err  error
+	}
+	jobs := make(chan job, 16*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for j := range jobs {
+				results[j.i] = l.decodeRead(files[j.i], j.data, j.err, kind, out(j.i))
+			}
+		})
+	}
+	for i, file := range files {
+		data, err := fs.ReadFile(fsys, file)
+		jobs <- job{i, data, err}
+	}
+	close(jobs)
+	wg.Wait()
+	return results
+}
+
+func countOK(results []fileResult) int {
+	n := 0
+	for _, r := range results {
+		if r.ok {
+			n++
+		}
+	}
+	return n
+}
+
+// minFilesPerWorker keeps small directories out of the worker pool, whose
+// start costs more than decoding a few files.
+const minFilesPerWorker = 16
+
+// fileResult is what decoding one file found: whether the decoded value is
+// usable, the file's problems, and its position index (nil when the file was
+// not read or is not a YAML mapping).
+type fileResult struct {
+	ok   bool
+	errs Errors
+	idx  *fileIndex
+}
+
+// merge adds the result to a fleet's errors and source index and returns
+// whether the decoded value is usable.
+func (r fileResult) merge(file string, src *Source, errs *Errors) bool {
+	*errs = append(*errs, r.errs...)
+	if r.idx != nil {
+		src.add(file, r.idx)
+	}
+	return r.ok
+}
+
+// decodeRead decodes a file that fs.ReadFile returned data and err for.
+func (l loader) decodeRead(file string, data []byte, err error, kind string, out any) fileResult {
+	if err != nil {
+		var r fileResult
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.errs = Errors{{File: file, Msg: fmt.Sprintf("reading file: %v", err)}}
+		}
+		return r
+	}
+	return l.decodeBytes(file, data, kind, out)
 }
 
 // DecodeBytes strictly decodes data (the contents of file) into out, a
@@ -175,39 +283,78 @@ func decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Error
 // whether out is usable: unknown fields and duplicate keys leave it usable
 // (they are dropped before decoding), type errors and a wrong kind do not.
 func DecodeBytes(file string, data []byte, kind string, out any, src *Source, errs *Errors) bool {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		*errs = append(*errs, syntaxError(file, err))
-		return false
+	return loader{}.decodeBytes(file, data, kind, out).merge(file, src, errs)
+}
+
+// decodeBytes is DecodeBytes returning its findings. A flat file (a node:
+// one `key: value` per line) into a flat struct takes decodeFlatFile, which
+// builds no node tree; other files are parsed by fastParse, which builds the
+// tree yaml.v3 would, or by yaml.v3 when it declines (fastyaml.go). Each
+// path reports exactly what yaml.v3 alone would (FuzzLoadFile checks it).
+func (l loader) decodeBytes(file string, data []byte, kind string, out any) fileResult {
+	text := string(data)
+	if !l.yamlOnly {
+		if r, ok := decodeFlatFile(file, text, kind, out); ok {
+			return r
+		}
 	}
-	if n := countDocuments(data); n > 1 {
-		*errs = append(*errs, Error{File: file, Msg: "a desired-state file holds exactly one YAML document"})
-		return false
+	return l.decodeTree(file, data, text, kind, out)
+}
+
+// decodeTree is decodeBytes through a node tree, built by fastParse or,
+// when it declines, yaml.v3 (text is data as a string).
+func (l loader) decodeTree(file string, data []byte, text, kind string, out any) (r fileResult) {
+	var root *yaml.Node
+	fast := false
+	if !l.yamlOnly {
+		root, fast = fastParseString(text)
+	}
+	if !fast {
+		root = &yaml.Node{}
+		if err := yaml.Unmarshal(data, root); err != nil {
+			r.errs = append(r.errs, syntaxError(file, err))
+			return r
+		}
+		// The fast path takes no document markers, so only here can
+		// there be several documents.
+		if n := countDocuments(data); n > 1 {
+			r.errs = append(r.errs, Error{File: file, Msg: "a desired-state file holds exactly one YAML document"})
+			return r
+		}
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		*errs = append(*errs, Error{File: file, Line: 1, Col: 1, Msg: "file is empty"})
-		return false
+		r.errs = append(r.errs, Error{File: file, Line: 1, Col: 1, Msg: "file is empty"})
+		return r
 	}
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
-		*errs = append(*errs, Error{File: file, Line: doc.Line, Col: doc.Column, Msg: "expected a mapping at the top of the file"})
-		return false
+		r.errs = append(r.errs, Error{File: file, Line: doc.Line, Col: doc.Column, Msg: "expected a mapping at the top of the file"})
+		return r
 	}
-	src.add(file, &root)
+	r.idx = newFileIndex(text, l.yamlOnly)
 	// Unknown fields and duplicate keys are reported and dropped from doc;
 	// the rest of the file still decodes completely, so they do not make out
 	// unusable. Type errors and a wrong kind do.
-	checkFields(file, doc, reflect.TypeOf(out).Elem(), "", errs)
-	before := len(*errs)
-	if err := doc.Decode(out); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			*errs = append(*errs, Error{File: file, Msg: err.Error()})
-			return false
+	checkFields(file, doc, reflect.TypeOf(out).Elem(), "", &r.errs)
+	before := len(r.errs)
+	// A flat struct (a node) from a fast-parsed file skips yaml.v3's
+	// reflective decoder; decodeFlat does exactly what it would.
+	terrs, done := []string(nil), false
+	if fast {
+		terrs, done = decodeFlat(doc, out)
+	}
+	if !done {
+		if err := doc.Decode(out); err != nil {
+			var te *yaml.TypeError
+			if !errors.As(err, &te) {
+				r.errs = append(r.errs, Error{File: file, Msg: err.Error()})
+				return r
+			}
+			terrs = te.Errors
 		}
-		for _, msg := range te.Errors {
-			*errs = append(*errs, typeError(file, msg, *src))
-		}
+	}
+	for _, msg := range terrs {
+		r.errs = append(r.errs, typeError(file, msg, r.idx))
 	}
 	got := ""
 	for i := 0; i+1 < len(doc.Content); i += 2 {
@@ -217,14 +364,20 @@ func DecodeBytes(file string, data []byte, kind string, out any, src *Source, er
 		}
 	}
 	if got != kind {
-		p := src.Pos(file, "kind")
-		msg := fmt.Sprintf("kind must be %q here, got %q", kind, got)
-		if got == "" {
-			msg = fmt.Sprintf("missing kind (want %q)", kind)
-		}
-		*errs = append(*errs, Error{File: file, Line: p.Line, Col: p.Col, Field: "kind", Msg: msg})
+		r.errs = append(r.errs, kindError(file, kind, got, r.idx))
 	}
-	return len(*errs) == before
+	r.ok = len(r.errs) == before
+	return r
+}
+
+// kindError reports a file whose kind is got where kind is wanted.
+func kindError(file, kind, got string, idx *fileIndex) Error {
+	p := idx.pos("kind")
+	msg := fmt.Sprintf("kind must be %q here, got %q", kind, got)
+	if got == "" {
+		msg = fmt.Sprintf("missing kind (want %q)", kind)
+	}
+	return Error{File: file, Line: p.Line, Col: p.Col, Field: "kind", Msg: msg}
 }
 
 // countDocuments counts YAML documents cheaply: a second document needs a
@@ -267,7 +420,7 @@ var (
 
 // typeError turns one of yaml.v3's "line N: ..." type errors into an Error
 // with a column and a field path.
-func typeError(file, msg string, src Source) Error {
+func typeError(file, msg string, idx *fileIndex) Error {
 	m := yamlLineRe.FindStringSubmatch(msg)
 	if m == nil {
 		return Error{File: file, Msg: msg}
@@ -276,7 +429,7 @@ func typeError(file, msg string, src Source) Error {
 	rest := m[2]
 	e := Error{File: file, Line: line, Col: 1, Msg: rest}
 	if d := alreadySetRe.FindStringSubmatch(rest); d != nil {
-		if p, pos, ok := src.KeyAt(file, line, d[1]); ok {
+		if p, pos, ok := idx.keyAt(line, d[1]); ok {
 			e.Field, e.Line, e.Col = p, pos.Line, pos.Col
 		}
 		e.Msg = fmt.Sprintf("duplicate key %q", d[1])
@@ -289,7 +442,7 @@ func typeError(file, msg string, src Source) Error {
 	} else if c != nil && c[1] == "map" {
 		kind = yaml.MappingNode
 	}
-	if p, pos, ok := src.FieldAt(file, line, kind); ok {
+	if p, pos, ok := idx.fieldAt(line, kind); ok {
 		e.Field, e.Col = p, pos.Col
 	}
 	if c != nil {
@@ -326,11 +479,14 @@ func typeError(file, msg string, src Source) Error {
 // It walks the YAML tree alongside the Go type, so nested unknown fields are
 // found too, each with its exact position.
 func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *Errors) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode && n.Kind != yaml.SequenceNode {
+		return // a scalar has no fields; a mismatch is a type error, reported by the decoder
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
 		return
@@ -341,27 +497,46 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 			return // a type error, reported by the decoder
 		}
 		fields := yamlFields(t)
-		seen := map[string]int{}
-		kept := n.Content[:0:0]
+		var seen map[string]*yaml.Node // for large mappings; small ones are scanned
+		if len(n.Content) > 2*maxScannedKeys {
+			seen = make(map[string]*yaml.Node, len(n.Content)/2)
+		}
+		var dups []int
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			p := joinPath(path, k.Value)
-			if first, dup := seen[k.Value]; dup {
-				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: p,
-					Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", k.Value, first)})
+			var first *yaml.Node
+			if seen != nil {
+				if first = seen[k.Value]; first == nil {
+					seen[k.Value] = k
+				}
+			} else {
+				first = earlierKey(n.Content, i)
+			}
+			if first != nil {
+				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
+					Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", k.Value, first.Line)})
+				dups = append(dups, i)
 				continue // decode the first occurrence only, so the file's other errors still show
 			}
-			seen[k.Value] = k.Line
-			kept = append(kept, k, v)
 			ft, ok := fields[k.Value]
 			if !ok {
-				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: p,
+				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
 					Msg: fmt.Sprintf("unknown field %q%s", k.Value, suggest(k.Value, fields))})
 				continue // dropped before decoding
 			}
-			checkFields(file, v, ft, p, errs)
+			checkFields(file, v, ft, joinPath(path, k.Value), errs)
 		}
-		n.Content = kept
+		if len(dups) > 0 {
+			kept := make([]*yaml.Node, 0, len(n.Content)-2*len(dups))
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if len(dups) > 0 && dups[0] == i {
+					dups = dups[1:]
+					continue
+				}
+				kept = append(kept, n.Content[i], n.Content[i+1])
+			}
+			n.Content = kept
+		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			return
@@ -370,6 +545,22 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 			checkFields(file, c, t.Elem(), path+"["+strconv.Itoa(i)+"]", errs)
 		}
 	}
+}
+
+// maxScannedKeys is the size up to which checkFields finds duplicate keys
+// by scanning the keys before each one rather than with a map.
+const maxScannedKeys = 32
+
+// earlierKey returns the first key of the mapping content kv before index
+// i with the same value as the key at i, or nil.
+func earlierKey(kv []*yaml.Node, i int) *yaml.Node {
+	k := kv[i].Value
+	for j := 0; j < i; j += 2 {
+		if kv[j].Value == k {
+			return kv[j]
+		}
+	}
+	return nil
 }
 
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()

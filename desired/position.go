@@ -3,6 +3,7 @@ package desired
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -13,14 +14,54 @@ type Pos struct{ Line, Col int }
 // Source remembers where every field of every loaded file is, so validation
 // errors can name file:line:col. Paths are dotted field paths as written in
 // YAML ("hosts[1].address").
+//
+// A file's index is built from the file's text on the first question about
+// that file (validation asks only to report a problem, so most files are
+// never indexed). Source is safe for concurrent use.
 type Source struct {
 	files map[string]*fileIndex
 }
 
+// fileIndex locates the fields of one file. It is built once, on first use,
+// from text (the file as it was read, before duplicate keys were dropped).
 type fileIndex struct {
-	values map[string]Pos       // position of a field's value
-	kinds  map[string]yaml.Kind // kind of a field's value
-	keys   map[string]Pos       // position of a field's key
+	once     sync.Once
+	text     string
+	yamlOnly bool                 // parse text with yaml.v3 alone (see loader)
+	values   map[string]Pos       // position of a field's value
+	kinds    map[string]yaml.Kind // kind of a field's value
+	keys     map[string]Pos       // position of a field's key
+}
+
+// newFileIndex returns the index of a file with contents text, which must
+// parse as YAML.
+func newFileIndex(text string, yamlOnly bool) *fileIndex {
+	return &fileIndex{text: text, yamlOnly: yamlOnly}
+}
+
+// build fills the index on first use.
+func (idx *fileIndex) build() *fileIndex {
+	idx.once.Do(func() {
+		idx.values = map[string]Pos{}
+		idx.kinds = map[string]yaml.Kind{}
+		idx.keys = map[string]Pos{}
+		var root *yaml.Node
+		ok := false
+		if !idx.yamlOnly {
+			root, ok = fastParseString(idx.text)
+		}
+		if !ok {
+			root = &yaml.Node{}
+			// The text parsed when it was loaded, so this cannot fail;
+			// should it, the index stays empty.
+			_ = yaml.Unmarshal([]byte(idx.text), root)
+		}
+		if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+			idx.walk("", root.Content[0])
+		}
+		idx.text = ""
+	})
+	return idx
 }
 
 // Pos returns the position of the field at path in file. When the field is
@@ -31,6 +72,11 @@ func (s Source) Pos(file, path string) Pos {
 	if idx == nil {
 		return Pos{}
 	}
+	return idx.pos(path)
+}
+
+func (idx *fileIndex) pos(path string) Pos {
+	idx.build()
 	for p := path; ; p = parentPath(p) {
 		if pos, ok := idx.values[p]; ok {
 			return pos
@@ -47,7 +93,7 @@ func (s Source) has(file, path string) bool {
 	if idx == nil {
 		return false
 	}
-	_, ok := idx.values[path]
+	_, ok := idx.build().values[path]
 	return ok
 }
 
@@ -58,9 +104,13 @@ func (s Source) KeyAt(file string, line int, key string) (string, Pos, bool) {
 	if idx == nil {
 		return "", Pos{}, false
 	}
+	return idx.keyAt(line, key)
+}
+
+func (idx *fileIndex) keyAt(line int, key string) (string, Pos, bool) {
 	best := ""
 	var bestPos Pos
-	for p, pos := range idx.keys {
+	for p, pos := range idx.build().keys {
 		if pos.Line != line || lastSegment(p) != key {
 			continue
 		}
@@ -78,8 +128,12 @@ func (s Source) FieldAt(file string, line int, kind yaml.Kind) (string, Pos, boo
 	if idx == nil {
 		return "", Pos{}, false
 	}
+	return idx.fieldAt(line, kind)
+}
+
+func (idx *fileIndex) fieldAt(line int, kind yaml.Kind) (string, Pos, bool) {
 	best, bestPos, found := "", Pos{}, false
-	for p, pos := range idx.values {
+	for p, pos := range idx.build().values {
 		if pos.Line != line || idx.kinds[p] != kind {
 			continue
 		}
@@ -90,13 +144,10 @@ func (s Source) FieldAt(file string, line int, kind yaml.Kind) (string, Pos, boo
 	return best, bestPos, found
 }
 
-func (s *Source) add(file string, root *yaml.Node) {
+// add records the index of file.
+func (s *Source) add(file string, idx *fileIndex) {
 	if s.files == nil {
 		s.files = map[string]*fileIndex{}
-	}
-	idx := &fileIndex{values: map[string]Pos{}, kinds: map[string]yaml.Kind{}, keys: map[string]Pos{}}
-	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		idx.walk("", root.Content[0])
 	}
 	s.files[file] = idx
 }
