@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -85,14 +87,25 @@ func BenchmarkNoopReconcile10k(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	for step, secs := range h.agent.Status().Steps {
+		b.ReportMetric(secs*1000, "ms-"+step)
+	}
 	// Peak RSS of a fresh agent process converging on the same host
 	// (clone, load, render, read 10k servers, compare).
 	conf, _ := json.Marshal(childConfig{Repo: h.git.URL(), Dir: b.TempDir(), State: b.TempDir(), Paths: h.paths})
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(conf))
-	if out, err := cmd.CombinedOutput(); err != nil {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
 		b.Fatalf("child agent: %v\n%s", err, out)
 	}
+	var rssKB float64
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "steady-rss-kb "); ok {
+			rssKB, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	b.ReportMetric(rssKB/1024, "MB-agent-steady-RSS")
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		b.ReportMetric(float64(ru.Maxrss)/1024, "MB-agent-peak-RSS")
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -47,6 +49,18 @@ func runChild(conf string) int {
 	}
 	out := a.Reconcile(context.Background())
 	fmt.Fprintf(os.Stderr, "child reconcile: %+v\n", out)
+	// A second, no-op reconcile is the agent's steady state; report the
+	// resident memory after it (the benchmark reads it).
+	a.Reconcile(context.Background())
+	runtime.GC()
+	debug.FreeOSMemory()
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				fmt.Fprintf(os.Stderr, "steady-rss-kb %s\n", strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
+		}
+	}
 	return 0
 }
 

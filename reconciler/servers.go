@@ -59,7 +59,7 @@ func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer
 			case !ok:
 				d.Ops = append(d.Ops, serverOp{Op: "add", Backend: b.Name, Server: s, Detail: "missing"})
 			default:
-				if line, ok := disk[b.Name][s.Name]; ok && staticKeywords(line) != staticKeywords(s.Line()) {
+				if line, ok := disk[b.Name][s.Name]; ok && line != s.Line() && staticKeywords(line) != staticKeywords(s.Line()) {
 					if !b.Dynamic || s.Hostname {
 						d.NeedReload = append(d.NeedReload, reloadReason(b, s, "change"))
 					} else {

@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"strings"
+
+	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
 // Administrative state names, as in render.Server.State.
@@ -357,4 +359,34 @@ func ParseServersConn(out string) ([]ServerConnRow, error) {
 		})
 	}
 	return rows, nil
+}
+
+// ServersState is ActualServers from `show servers state` alone: address,
+// port, weight, admin and operational state, check state and status. It
+// leaves Maxconn, Backup and Sessions unset and costs a fraction of
+// ActualServers on large backends (no `show stat`), which is what a no-op
+// reconcile needs.
+func (r *Runtime) ServersState(ctx context.Context) (map[string][]ActualServer, error) {
+	rows, err := r.ShowServersState(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("reading servers: %w", err)
+	}
+	out := map[string][]ActualServer{}
+	for _, st := range rows {
+		out[st.Backend] = append(out[st.Backend], ActualServer{
+			Server: render.Server{
+				Name:    st.Name,
+				Address: st.Address,
+				Port:    st.Port,
+				Weight:  st.UWeight,
+				Check:   st.CheckConfigured(),
+				State:   st.Admin(),
+			},
+			InitialWeight: st.IWeight,
+			Up:            st.Up(),
+			CheckEnabled:  st.CheckEnabled(),
+			CheckStatus:   st.CheckStatusName(),
+		})
+	}
+	return out, nil
 }
