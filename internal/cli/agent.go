@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,24 +219,10 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		if err != nil {
 			return fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err)
 		}
-		ln, err := net.Listen("tcp", f.listen)
-		if err != nil {
+		if err := serve(ctx, g, f.listen, h); err != nil {
 			return fmt.Errorf("agent API: %w", err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
-		log.Info("agent API listening", "addr", ln.Addr().String())
+		log.Info("agent API listening", "addr", f.listen)
 	}
 	tr := a.Trigger()
 	g.Go(func() error { return tr.Poll(ctx, f.poll, f.pollJitter) })

@@ -561,23 +561,9 @@ func (r *Runtime) ActualServers(ctx context.Context) (map[string][]ActualServer,
 	out := map[string][]ActualServer{}
 	for _, st := range states {
 		stat := byKey[key{st.Backend, st.Name}]
-		out[st.Backend] = append(out[st.Backend], ActualServer{
-			Server: render.Server{
-				Name:    st.Name,
-				Address: st.Address,
-				Port:    st.Port,
-				Weight:  st.UWeight,
-				Maxconn: stat.Slim,
-				Check:   st.CheckConfigured(),
-				Backup:  stat.Backup,
-				State:   st.Admin(),
-			},
-			InitialWeight: st.IWeight,
-			Up:            st.Up(),
-			CheckEnabled:  st.CheckEnabled(),
-			CheckStatus:   st.CheckStatusName(),
-			Sessions:      stat.Scur,
-		})
+		a := st.actual()
+		a.Maxconn, a.Backup, a.Sessions = stat.Slim, stat.Backup, stat.Scur
+		out[st.Backend] = append(out[st.Backend], a)
 	}
 	return out, nil
 }

@@ -373,20 +373,25 @@ func (r *Runtime) ServersState(ctx context.Context) (map[string][]ActualServer, 
 	}
 	out := map[string][]ActualServer{}
 	for _, st := range rows {
-		out[st.Backend] = append(out[st.Backend], ActualServer{
-			Server: render.Server{
-				Name:    st.Name,
-				Address: st.Address,
-				Port:    st.Port,
-				Weight:  st.UWeight,
-				Check:   st.CheckConfigured(),
-				State:   st.Admin(),
-			},
-			InitialWeight: st.IWeight,
-			Up:            st.Up(),
-			CheckEnabled:  st.CheckEnabled(),
-			CheckStatus:   st.CheckStatusName(),
-		})
+		out[st.Backend] = append(out[st.Backend], st.actual())
 	}
 	return out, nil
+}
+
+// actual is the row as an ActualServer, without the `show stat` fields.
+func (st ServerStateRow) actual() ActualServer {
+	return ActualServer{
+		Server: render.Server{
+			Name:    st.Name,
+			Address: st.Address,
+			Port:    st.Port,
+			Weight:  st.UWeight,
+			Check:   st.CheckConfigured(),
+			State:   st.Admin(),
+		},
+		InitialWeight: st.IWeight,
+		Up:            st.Up(),
+		CheckEnabled:  st.CheckEnabled(),
+		CheckStatus:   st.CheckStatusName(),
+	}
 }
