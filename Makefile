@@ -24,12 +24,12 @@ test: deps contract-check
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Until the multi-zone lab lands (issue 6), `make lab` validates the example
-# fleet and renders every host's haproxy.cfg and keepalived.conf into out/render.
+# The multi-zone lab on this machine (root: network namespaces). Ctrl-C
+# tears it down; `bin/ddc-gitops lab down` cleans up after a crash.
+# LABFLAGS passes flags, e.g. LABFLAGS='--eu-port 8080'.
 lab: deps build
 	$(BIN) validate examples/fleet
-	$(BIN) render --out out/render examples/fleet
-	@for d in out/render/*/; do haproxy -c -q -f $$d/haproxy.cfg && echo "$$d: haproxy -c ok"; done
+	$(BIN) lab $(LABFLAGS)
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 10x $(PKGS)

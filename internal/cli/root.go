@@ -78,6 +78,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newAgentCmd(),
 		newAPICmd(),
 		newBotCmd(),
+		newLabCmd(),
 	)
 	return root
 }

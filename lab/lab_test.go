@@ -1,0 +1,277 @@
+package lab_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/cli"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/lab"
+	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
+)
+
+// childEnv makes the test binary act as the lab's children: the lab
+// re-executes Options.Exe (here the test binary itself) as
+// `agent ...` and `lab nodesim ...`.
+const childEnv = "DDC_GITOPS_LAB_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+// runChild runs one lab child: the agent through the real command line,
+// the node simulator through nodesim (its subcommand is wired in cli by
+// the lead; the flags are the same).
+func runChild(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(args) >= 2 && args[0] == "lab" && args[1] == "nodesim" {
+		fs := flag.NewFlagSet("nodesim", flag.ContinueOnError)
+		var o nodesim.Options
+		fs.StringVar(&o.Zone, "zone", "", "")
+		fs.StringVar(&o.Node, "node", "", "")
+		fs.StringVar(&o.HTTPAddr, "listen", "", "")
+		fs.StringVar(&o.GRPCAddr, "grpc-listen", "", "")
+		if err := fs.Parse(args[2:]); err != nil {
+			return 2
+		}
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		if err := nodesim.Run(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			return 1
+		}
+		return 0
+	}
+	return cli.Main(ctx, args, os.Stdout, os.Stderr)
+}
+
+// syncWriter sends lines to t.Log until the test ends.
+type syncWriter struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (w *syncWriter) close() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
+}
+
+// TestUpServesBothZones brings the lab up with free host-side ports and a
+// temporary state directory, checks that each zone's load balancer port
+// answers /health from one of that zone's nodes and that the APIs answer,
+// then cancels and checks that no namespace, link or process is left.
+func TestUpServesBothZones(t *testing.T) {
+	netns.RequireRoot(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := netns.TestPrefix(t)
+	state := t.TempDir()
+	out := &syncWriter{t: t}
+	t.Cleanup(out.close)
+	ready := make(chan lab.Info, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	opts := lab.Options{
+		Prefix:       prefix,
+		StateDir:     state,
+		Fleet:        os.DirFS("../examples/fleet"),
+		Exe:          exe,
+		ChildEnv:     []string{childEnv + "=1"},
+		StartTimeout: 60 * time.Second,
+		StopTimeout:  10 * time.Second,
+		Out:          out,
+		Ready:        func(i lab.Info) { ready <- i },
+	}
+	go func() { errc <- lab.Up(ctx, opts) }()
+	stopped := false
+	stop := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(60 * time.Second):
+			return fmt.Errorf("lab.Up did not return within 60s of cancel")
+		}
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("lab.Up: %v", err)
+		}
+		_ = netns.Cleanup(context.Background(), prefix) // in case the lab failed to
+	})
+
+	var info lab.Info
+	select {
+	case info = <-ready:
+	case err := <-errc:
+		stopped = true
+		t.Fatalf("lab.Up returned before ready: %v", err)
+	case <-time.After(75 * time.Second):
+		t.Fatal("lab not ready within 75s")
+	}
+	if len(info.Zones) != 2 || info.Zones[0].Name != "eu" || info.Zones[1].Name != "us" {
+		t.Fatalf("zones = %+v, want eu and us", info.Zones)
+	}
+	if len(info.Children) != 10 {
+		t.Errorf("%d children, want 4 agents and 6 node simulators", len(info.Children))
+	}
+
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, z := range info.Zones {
+		var h nodesim.Health
+		waitFor(t, 20*time.Second, z.Name+" load balancer /health", func() error {
+			if err := getJSON(client, z.LBURL+"/health", &h); err != nil {
+				return err
+			}
+			if h.Zone != z.Name || !strings.HasPrefix(h.Node, z.Name+"-node-") || h.Status != "healthy" {
+				return fmt.Errorf("answered %+v", h)
+			}
+			return nil
+		})
+		t.Logf("%s: %s/health answered by %s", z.Name, z.LBURL, h.Node)
+		var ah map[string]any
+		if err := getJSON(client, z.APIURL+"/api/v1/health", &ah); err != nil {
+			t.Errorf("%s API: %v", z.Name, err)
+		} else if ah["status"] != "healthy" {
+			t.Errorf("%s API health = %v", z.Name, ah)
+		}
+		resp, err := client.Get(z.StatsURL + ";csv")
+		if err != nil {
+			t.Errorf("%s stats: %v", z.Name, err)
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), z.Name+"-node-1") {
+				t.Errorf("%s stats CSV: %s, %d bytes without %s-node-1", z.Name, resp.Status, len(body), z.Name)
+			}
+		}
+	}
+
+	pids := map[int]string{}
+	for _, c := range info.Children {
+		pids[c.PID] = c.Name
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("lab.Up after cancel: %v", err)
+	}
+	names, err := netns.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			t.Errorf("namespace %s survived the lab", n)
+		}
+	}
+	links, err := netns.LinkNames(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		if strings.HasPrefix(l, prefix) {
+			t.Errorf("link %s survived the lab", l)
+		}
+	}
+	for pid, name := range pids {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("child %s (pid %d) survived the lab", name, pid)
+		}
+	}
+	if procs := processesMentioning(t, state); len(procs) > 0 {
+		t.Errorf("processes using the lab's state directory survived: %v", procs)
+	}
+	if _, err := os.Stat(filepath.Join(state, "lab.pid")); err == nil {
+		t.Error("the pid file survived the lab")
+	}
+}
+
+// processesMentioning lists processes whose command line contains s
+// (haproxy and keepalived run with config paths under the state directory).
+func processesMentioning(t *testing.T, s string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), s) {
+			found = append(found, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return found
+}
+
+func getJSON(c *http.Client, url string, v any) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: decoding %q: %w", url, body, err)
+	}
+	return nil
+}
+
+// waitFor polls cond until it returns nil, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %v", what, d, err)
+		}
+		<-tick.C
+	}
+}

@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"io"
+	"io/fs"
+	"log/slog"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultPrefix   = "ddclab"
+	DefaultStateDir = "/var/lib/ddc-gitops-lab"
+	// LabMaxconn is the haproxy.maxconn the lab seeds when the file
+	// descriptor limit cannot be raised to what the fleet's maxconn needs.
+	LabMaxconn = 4096
+	// AgentPort is the port of every agent's HTTP API (/v1/sync), on the
+	// agent's own address on the root namespace's uplink (198.19.255.10+i).
+	AgentPort = 9100
+)
+
+// ZonePorts are the ports, on Options.ListenHost, that the lab forwards to
+// one zone (0: a free port, reported in Info).
+type ZonePorts struct {
+	// LB forwards to the zone's first VIP on its first plain HTTP frontend port.
+	LB int
+	// Stats forwards to the zone's first VIP on its stats port.
+	Stats int
+	// API is where the zone's API (DefaultZone set to it) listens.
+	API int
+}
+
+// DefaultPorts are the original docker-compose lab's ports: the EU load
+// balancer on 80, the US one on 8086, stats on 8404 and 8406, the
+// ConfigWatcher APIs on 9080 and 9081.
+func DefaultPorts() map[string]ZonePorts {
+	return map[string]ZonePorts{
+		"eu": {LB: 80, Stats: 8404, API: 9080},
+		"us": {LB: 8086, Stats: 8406, API: 9081},
+	}
+}
+
+// Options configure Up. The zero value of every field but Fleet takes the
+// documented default.
+type Options struct {
+	// Prefix starts the name of every namespace and root-namespace link of
+	// the lab (default DefaultPrefix; 3 to 10 characters).
+	Prefix string
+	// StateDir holds the lab's repository, clone, host state and logs
+	// (default DefaultStateDir). It is emptied at start: Up refuses a
+	// non-empty directory it did not create.
+	StateDir string
+	// Fleet is the desired state seeded into the lab's repository
+	// (e.g. os.DirFS("examples/fleet")); required.
+	Fleet fs.FS
+	// Exe is the ddc-gitops binary the children run as `Exe agent ...` and
+	// `Exe lab nodesim ...` (default os.Executable()).
+	Exe string
+	// ChildEnv is appended to the children's environment.
+	ChildEnv []string
+	// ListenHost is the address the forwards, the APIs and the git server
+	// listen on (default 127.0.0.1).
+	ListenHost string
+	// Ports per zone; a zone not in the map gets free ports. DefaultPorts
+	// gives the original lab's.
+	Ports map[string]ZonePorts
+	// GitPort is the git server's port (0: a free one).
+	GitPort int
+	// AdminPassword is the API's admin password (default
+	// $DDC_GITOPS_ADMIN_PASSWORD, else a random one printed once).
+	AdminPassword string
+	// Version is what the APIs' /health reports (default "lab").
+	Version string
+	// AgentPoll is the agents' poll interval (default 10s).
+	AgentPoll time.Duration
+	// StartTimeout bounds the wait for every zone's VIP to answer
+	// (default 90s); StopTimeout how long a child may take to stop after
+	// SIGTERM before it is killed (default 15s).
+	StartTimeout, StopTimeout time.Duration
+	// Out receives progress, the URLs and the admin password (default
+	// discarded).
+	Out io.Writer
+	// Logger receives the lab's and the in-process APIs' logs (default
+	// discarded). Children log to files under StateDir/logs.
+	Logger *slog.Logger
+	// Ready, when set, is called once every zone answers, with what the
+	// lab runs.
+	Ready func(Info)
+}
+
+// Info describes a running lab.
+type Info struct {
+	StateDir string
+	// GitURL is the fleet repository (on ListenHost); CloneDir a working
+	// clone of it for the user.
+	GitURL, CloneDir string
+	// AdminUser and AdminPassword log in to the APIs.
+	AdminUser, AdminPassword string
+	// Zones in name order.
+	Zones []ZoneInfo
+	// Children are the processes the lab started (agents, node simulators).
+	Children []ChildInfo
+}
+
+// ZoneInfo is one zone of a running lab.
+type ZoneInfo struct {
+	Name string
+	// LBURL, StatsURL and APIURL are the forwarded endpoints (StatsURL is
+	// empty for a zone without stats).
+	LBURL, StatsURL, APIURL string
+	// VIPs are the zone's virtual addresses, reachable from the root
+	// namespace.
+	VIPs []string
+}
+
+// ChildInfo is one child process.
+type ChildInfo struct {
+	Name, Netns string
+	PID         int
+	Log         string
+}
