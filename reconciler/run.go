@@ -164,17 +164,27 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	for _, k := range a.state.Pending {
 		pending[k] = true
 	}
-	structural := !bytes.Equal(render.Skeleton(disk), render.Skeleton(want.HAProxy))
+	var structural, kaChange bool
 	var diff serverDiff
-	if !structural {
-		diff = diffServers(want.Backends, actual, serverLines(disk), pending)
-		structural = len(diff.NeedReload) > 0
-	}
-	var kaDisk []byte
-	if a.cfg.Keepalived != nil {
-		kaDisk, _ = os.ReadFile(a.cfg.Keepalived.ConfigPath)
-	}
-	kaChange := a.cfg.Keepalived != nil && !bytes.Equal(kaDisk, want.Keepalived)
+	_ = r.step("plan", func() error {
+		// Identical bytes are the common case (nothing changed by hand):
+		// skip building the two skeletons then.
+		same := bytes.Equal(disk, want.HAProxy)
+		structural = !same && !bytes.Equal(render.Skeleton(disk), render.Skeleton(want.HAProxy))
+		if !structural {
+			var lines map[string]map[string]string // nil: the file holds the desired lines
+			if !same {
+				lines = serverLines(disk)
+			}
+			diff = diffServers(want.Backends, actual, lines, pending)
+			structural = len(diff.NeedReload) > 0
+		}
+		if a.cfg.Keepalived != nil {
+			kaDisk, _ := os.ReadFile(a.cfg.Keepalived.ConfigPath)
+			kaChange = !bytes.Equal(kaDisk, want.Keepalived)
+		}
+		return nil
+	})
 	newRevision := rev != a.state.AppliedRevision
 
 	// Drift: differences on a revision already applied were made by hand.
@@ -238,6 +248,8 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	}
 
 	// 8. record
+	recordStart := time.Now()
+	defer func() { r.steps["record"] = time.Since(recordStart).Seconds() }()
 	if err := a.saveLastGood(lastGoodHAProxy, want.HAProxy); err != nil {
 		a.log.Error("saving last good haproxy.cfg", "err", err)
 	}

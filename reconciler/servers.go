@@ -30,28 +30,24 @@ type serverDiff struct {
 
 // diffServers compares the desired backends with the servers HAProxy runs
 // (actual, from the runtime API) and the server lines of the config on disk
-// (for the settings the runtime API does not show). Servers in pending are
-// held in maintenance until their first check passes and are not drift.
+// (for the settings the runtime API does not show; nil when the file on disk
+// is exactly the desired config). Servers in pending are held in
+// maintenance until their first check passes and are not drift.
 func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer, disk map[string]map[string]string, pending map[string]bool) serverDiff {
 	var d serverDiff
 	for _, b := range want {
-		have := map[string]haproxy.ActualServer{}
-		for _, s := range actual[b.Name] {
-			have[s.Name] = s
-		}
+		have := indexServers(b.Servers, actual[b.Name])
 		if _, ok := actual[b.Name]; !ok && len(b.Servers) > 0 {
 			// An empty backend has no rows in `show servers state`: only
 			// a problem when we want servers there and the backend is unknown,
 			// which a reload fixes.
-			if _, known := disk[b.Name]; !known {
+			if _, known := disk[b.Name]; !known && disk != nil {
 				d.NeedReload = append(d.NeedReload, fmt.Sprintf("backend %s is not running", b.Name))
 				continue
 			}
 		}
-		wanted := map[string]bool{}
 		for _, s := range b.Servers {
-			wanted[s.Name] = true
-			a, ok := have[s.Name]
+			a, ok := have.get(s.Name)
 			k := b.Name + "/" + s.Name
 			switch {
 			case !ok && (!b.Dynamic || s.Hostname):
@@ -94,13 +90,7 @@ func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer
 				}
 			}
 		}
-		var extra []string
-		for name := range have {
-			if !wanted[name] {
-				extra = append(extra, name)
-			}
-		}
-		sort.Strings(extra)
+		extra := have.extra(b.Servers)
 		for _, name := range extra {
 			if !b.Dynamic {
 				d.NeedReload = append(d.NeedReload, fmt.Sprintf("backend %s uses balance %s: removing server %s needs a reload", b.Name, b.Balance, name))
@@ -110,6 +100,62 @@ func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer
 		}
 	}
 	return d
+}
+
+// serverIndex finds the running servers of a backend by name. HAProxy lists
+// them in config order, which is the desired order in the common case: then
+// the lookup is positional and no map is built.
+type serverIndex struct {
+	aligned bool
+	list    []haproxy.ActualServer
+	byName  map[string]haproxy.ActualServer
+	pos     int
+}
+
+func indexServers(want []render.Server, have []haproxy.ActualServer) *serverIndex {
+	aligned := len(want) == len(have)
+	for i := 0; aligned && i < len(want); i++ {
+		aligned = want[i].Name == have[i].Name
+	}
+	x := &serverIndex{aligned: aligned, list: have}
+	if !aligned {
+		x.byName = make(map[string]haproxy.ActualServer, len(have))
+		for _, s := range have {
+			x.byName[s.Name] = s
+		}
+	}
+	return x
+}
+
+// get returns the running server named name; in the aligned case callers
+// ask in order.
+func (x *serverIndex) get(name string) (haproxy.ActualServer, bool) {
+	if x.aligned {
+		s := x.list[x.pos]
+		x.pos++
+		return s, true
+	}
+	s, ok := x.byName[name]
+	return s, ok
+}
+
+// extra lists the running servers that are not wanted, sorted.
+func (x *serverIndex) extra(want []render.Server) []string {
+	if x.aligned {
+		return nil
+	}
+	wanted := make(map[string]bool, len(want))
+	for _, s := range want {
+		wanted[s.Name] = true
+	}
+	var out []string
+	for name := range x.byName {
+		if !wanted[name] {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func reloadReason(b render.Backend, s render.Server, what string) string {

@@ -28,6 +28,8 @@ func TestDiffServers(t *testing.T) {
 		needReload bool
 	}{
 		{"equal", dyn(srv("a", 100, "ready")), []haproxy.ActualServer{act(srv("a", 100, "ready"), "L7OK")}, nil, nil, false},
+		{"same servers in another order", dyn(srv("a", 100, "ready"), srv("b", 100, "ready")), []haproxy.ActualServer{act(srv("b", 100, "ready"), "L7OK"), act(srv("a", 100, "ready"), "L7OK")}, nil, nil, false},
+		{"aligned with one weight change", dyn(srv("a", 100, "ready"), srv("b", 5, "ready")), []haproxy.ActualServer{act(srv("a", 100, "ready"), "L7OK"), act(srv("b", 100, "ready"), "L7OK")}, nil, []string{"set-weight be/b"}, false},
 		{"add and delete", dyn(srv("a", 100, "ready")), []haproxy.ActualServer{act(srv("b", 100, "ready"), "L7OK")}, nil, []string{"add be/a", "del be/b"}, false},
 		{"weight", dyn(srv("a", 50, "ready")), []haproxy.ActualServer{act(srv("a", 100, "ready"), "L7OK")}, nil, []string{"set-weight be/a"}, false},
 		{"drained by hand", dyn(srv("a", 100, "ready")), []haproxy.ActualServer{act(srv("a", 100, "drain"), "L7OK")}, nil, []string{"set-state be/a"}, false},

@@ -48,8 +48,8 @@ func TestParseServersState(t *testing.T) {
 			t.Errorf("row %d: got %+v, want %+v", i, got, w)
 		}
 	}
-	if rows[0].Fields["srv_use_ssl"] != "0" {
-		t.Errorf("Fields lost a column: %v", rows[0].Fields)
+	if rows[0].Field("srv_use_ssl") != "0" {
+		t.Errorf("Field lost a column: %v", rows[0].vals)
 	}
 }
 

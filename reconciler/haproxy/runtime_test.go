@@ -145,8 +145,8 @@ func TestAddServersKeywords(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		if r.Name == "full" && (r.CheckPort != 8444 || r.Fields["srv_use_ssl"] != "1") {
-			t.Fatalf("full: check port %d ssl %s", r.CheckPort, r.Fields["srv_use_ssl"])
+		if r.Name == "full" && (r.CheckPort != 8444 || r.Field("srv_use_ssl") != "1") {
+			t.Fatalf("full: check port %d ssl %s", r.CheckPort, r.Field("srv_use_ssl"))
 		}
 	}
 

@@ -90,8 +90,18 @@ type ServerStateRow struct {
 	CheckHealth int    // srv_check_health
 	CheckState  int    // srv_check_state bits
 	CheckPort   int    // srv_check_port
-	// Fields holds every column by its header name.
-	Fields map[string]string
+
+	cols map[string]int // shared by the rows of one reply
+	vals []string
+}
+
+// Field returns the column named by the header (e.g. "srv_use_ssl"), or ""
+// when the reply has no such column.
+func (s ServerStateRow) Field(name string) string {
+	if i, ok := s.cols[name]; ok && i < len(s.vals) {
+		return s.vals[i]
+	}
+	return ""
 }
 
 // Admin is the administrative state: StateMaint, StateDrain or StateReady.
@@ -139,6 +149,7 @@ func (r *Runtime) ShowServersState(ctx context.Context, backend string) ([]Serve
 // header line.
 func ParseServersState(out string) ([]ServerStateRow, error) {
 	var header []string
+	var cols map[string]int // column index by header name, shared by every row
 	var rows []ServerStateRow
 	sawVersion := false
 	for ln, line := range strings.Split(out, "\n") {
@@ -154,6 +165,7 @@ func ParseServersState(out string) ([]ServerStateRow, error) {
 			continue
 		case strings.HasPrefix(line, "#"):
 			header = strings.Fields(strings.TrimPrefix(line, "#"))
+			cols = nil
 			continue
 		case header == nil:
 			return nil, fmt.Errorf("line %d: data before the header line", ln+1)
@@ -162,27 +174,36 @@ func ParseServersState(out string) ([]ServerStateRow, error) {
 		if len(vals) < len(header) {
 			return nil, fmt.Errorf("line %d: %d fields, header has %d", ln+1, len(vals), len(header))
 		}
-		f := make(map[string]string, len(header))
-		for i, h := range header {
-			f[h] = vals[i]
+		if cols == nil {
+			cols = make(map[string]int, len(header))
+			for i, h := range header {
+				cols[h] = i
+			}
+		}
+		f := func(name string) string {
+			if i, ok := cols[name]; ok {
+				return vals[i]
+			}
+			return ""
 		}
 		rows = append(rows, ServerStateRow{
-			BackendID:   atoi(f["be_id"]),
-			Backend:     f["be_name"],
-			ID:          atoi(f["srv_id"]),
-			Name:        f["srv_name"],
-			Address:     f["srv_addr"],
-			Port:        atoi(f["srv_port"]),
-			OpState:     atoi(f["srv_op_state"]),
-			AdminState:  atoi(f["srv_admin_state"]),
-			UWeight:     atoi(f["srv_uweight"]),
-			IWeight:     atoi(f["srv_iweight"]),
-			CheckStatus: atoi(f["srv_check_status"]),
-			CheckResult: atoi(f["srv_check_result"]),
-			CheckHealth: atoi(f["srv_check_health"]),
-			CheckState:  atoi(f["srv_check_state"]),
-			CheckPort:   atoi(f["srv_check_port"]),
-			Fields:      f,
+			BackendID:   atoi(f("be_id")),
+			Backend:     f("be_name"),
+			ID:          atoi(f("srv_id")),
+			Name:        f("srv_name"),
+			Address:     f("srv_addr"),
+			Port:        atoi(f("srv_port")),
+			OpState:     atoi(f("srv_op_state")),
+			AdminState:  atoi(f("srv_admin_state")),
+			UWeight:     atoi(f("srv_uweight")),
+			IWeight:     atoi(f("srv_iweight")),
+			CheckStatus: atoi(f("srv_check_status")),
+			CheckResult: atoi(f("srv_check_result")),
+			CheckHealth: atoi(f("srv_check_health")),
+			CheckState:  atoi(f("srv_check_state")),
+			CheckPort:   atoi(f("srv_check_port")),
+			cols:        cols,
+			vals:        vals,
 		})
 	}
 	if !sawVersion {
