@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -19,10 +20,13 @@ import (
 // file, and receives SIGTERM if the lab dies.
 type child struct {
 	name, netns, logPath string
+	machine              string   // the lab machine it serves (set by lab.start)
+	args                 []string // its command line after the binary (set by lab.start)
 	pid                  int
 	done                 chan struct{} // closed when it exited
 	err                  error         // its exit status, after done
 	stopping             chan struct{} // closed when the lab stops it
+	stopOnce             sync.Once
 }
 
 // startChild starts exe args in namespace ns with its output in logPath.
@@ -83,11 +87,7 @@ func (c *child) exited() bool {
 // stop sends SIGTERM and, after grace, SIGKILL to the child's process group,
 // and waits for it.
 func (c *child) stop(grace time.Duration, log *slog.Logger) error {
-	select {
-	case <-c.stopping:
-	default:
-		close(c.stopping)
-	}
+	c.markStopping()
 	if c.exited() {
 		return nil
 	}
@@ -107,6 +107,12 @@ func (c *child) stop(grace time.Duration, log *slog.Logger) error {
 	}
 	<-c.done
 	return nil
+}
+
+// markStopping records that the lab stops the child (its exit is no
+// surprise to report). It may be called more than once.
+func (c *child) markStopping() {
+	c.stopOnce.Do(func() { close(c.stopping) })
 }
 
 // tail returns the last n lines of the child's log.

@@ -309,7 +309,11 @@ func (l *lab) run(ctx context.Context) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(runCtx)
 	defer func() { cancel(); _ = g.Wait() }()
-	info := Info{StateDir: dir, GitURL: l.git.URL(), CloneDir: cloneDir, AdminUser: adminUser, AdminPassword: password}
+	info := Info{StateDir: dir, GitURL: l.git.URL(), CloneDir: cloneDir, AdminUser: adminUser, AdminPassword: password,
+		SyncToken: token, Control: &Control{l: l}}
+	for _, a := range agents {
+		info.Agents = append(info.Agents, AgentInfo{Host: a.Host, Zone: a.Zone, URL: a.URL, Dir: filepath.Join(dir, "hosts", a.Host)})
+	}
 	if err := l.serveZones(gctx, g, &info, agents, token, password); err != nil {
 		return err
 	}
@@ -320,7 +324,7 @@ func (l *lab) run(ctx context.Context) error {
 	}
 	l.mu.Lock()
 	for _, c := range l.children {
-		info.Children = append(info.Children, ChildInfo{Name: c.name, Netns: c.netns, PID: c.pid, Log: c.logPath})
+		info.Children = append(info.Children, ChildInfo{Name: c.name, Machine: c.machine, Netns: c.netns, PID: c.pid, Log: c.logPath})
 	}
 	l.mu.Unlock()
 	l.printInfo(info, o.AdminPassword == "")
@@ -457,6 +461,7 @@ func (l *lab) start(name, ns string, args []string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
+	c.machine, c.args = name, args
 	l.mu.Lock()
 	l.children = append(l.children, c)
 	l.mu.Unlock()

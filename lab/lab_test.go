@@ -180,8 +180,33 @@ func TestUpServesBothZones(t *testing.T) {
 		}
 	}
 
+	if len(info.Agents) != 4 || info.SyncToken == "" || info.Control == nil {
+		t.Errorf("agents %+v, sync token set %v, control %v: want 4 agents, a token and a control", info.Agents, info.SyncToken != "", info.Control)
+	}
+	// Control stops and restarts a child: a new process for the same machine.
+	ctl := info.Control
+	oldPID := childOf(t, ctl, "eu-node-1").PID
+	if err := ctl.Stop("eu-node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if c := childOf(t, ctl, "eu-node-1"); !c.Exited {
+		t.Errorf("eu-node-1 after Stop: %+v, want exited", c)
+	}
+	if err := ctl.Start("eu-node-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.Start("eu-node-1"); err == nil {
+		t.Error("Start of a running child succeeded, want an error")
+	}
+	if c := childOf(t, ctl, "eu-node-1"); c.Exited || c.PID == oldPID || syscall.Kill(c.PID, 0) != nil {
+		t.Errorf("eu-node-1 after Start: %+v (old pid %d), want a new running process", c, oldPID)
+	}
+	if err := ctl.Stop("no-such-machine"); err == nil {
+		t.Error("Stop of an unknown machine succeeded, want an error")
+	}
+
 	pids := map[int]string{}
-	for _, c := range info.Children {
+	for _, c := range ctl.Children() {
 		pids[c.PID] = c.Name
 	}
 	if err := stop(); err != nil {
@@ -274,4 +299,16 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() error) {
 		}
 		<-tick.C
 	}
+}
+
+// childOf returns the current child of machine.
+func childOf(t *testing.T, ctl *lab.Control, machine string) lab.ChildInfo {
+	t.Helper()
+	for _, c := range ctl.Children() {
+		if c.Machine == machine {
+			return c
+		}
+	}
+	t.Fatalf("no child for %s", machine)
+	return lab.ChildInfo{}
 }

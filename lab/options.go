@@ -98,8 +98,26 @@ type Info struct {
 	AdminUser, AdminPassword string
 	// Zones in name order.
 	Zones []ZoneInfo
-	// Children are the processes the lab started (agents, node simulators).
+	// Children are the processes the lab started (agents, node simulators),
+	// as they were when the lab became ready (Control.Children is current).
 	Children []ChildInfo
+	// Agents are the HAProxy hosts' agents, in the order of the fleet.
+	Agents []AgentInfo
+	// SyncToken authenticates POST /v1/sync on the agents.
+	SyncToken string
+	// Control acts on the running lab (stop, start or kill a child, reach
+	// the git server) until Up returns.
+	Control *Control
+}
+
+// AgentInfo is the agent of one HAProxy host.
+type AgentInfo struct {
+	Host, Zone string
+	// URL is the agent's HTTP API (/v1/status, /v1/sync).
+	URL string
+	// Dir holds the host's haproxy.cfg, master.sock, admin.sock,
+	// keepalived.conf and keepalived.pid.
+	Dir string
 }
 
 // ZoneInfo is one zone of a running lab.
@@ -115,7 +133,10 @@ type ZoneInfo struct {
 
 // ChildInfo is one child process.
 type ChildInfo struct {
-	Name, Netns string
-	PID         int
-	Log         string
+	// Name is "agent HOST" or "node NODE"; Machine is HOST or NODE.
+	Name, Machine, Netns string
+	PID                  int
+	Log                  string
+	// Exited is set (by Control.Children) for a child that is not running.
+	Exited bool
 }

@@ -1,0 +1,118 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/api"
+)
+
+// TestBadCommitsAreNotApplied pushes a commit `validate` rejects (a node
+// with port 0) and one only `haproxy -c` rejects (a TLS frontend naming a
+// missing certificate, in both zones): no host applies either, the API's
+// /stats shows the failure per host, traffic is unaffected, and the next
+// good commit applies everywhere.
+func TestBadCommitsAreNotApplied(t *testing.T) {
+	e := startLab(t, labOptions{})
+	eu := e.zone("eu")
+	token := e.apiToken(eu.APIURL)
+	good, err := e.ctl.Git().Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := startLoad(eu.LBURL, 2, false, 60*time.Second)
+	defer ld.stop()
+
+	node := e.fleetFile("nodes/eu-node-1.yaml")
+	euZone, usZone := e.fleetFile("zones/eu/zone.yaml"), e.fleetFile("zones/us/zone.yaml")
+	cases := []struct {
+		name  string
+		files map[string][]byte
+	}{
+		{"validate rejects: port 0", map[string][]byte{
+			"nodes/eu-node-1.yaml": e.replaceOnce(node, "httpPort: 8080", "httpPort: 0")}},
+		{"haproxy -c rejects: missing certificate", map[string][]byte{
+			"zones/eu/zone.yaml": e.replaceOnce(euZone, "certificate: ddc-example.pem", "certificate: e2e-missing.pem"),
+			"zones/us/zone.yaml": e.replaceOnce(usZone, "certificate: ddc-example.pem", "certificate: e2e-missing.pem")}},
+	}
+	for _, c := range cases {
+		// Each bad commit replaces the previous one's files by the good ones.
+		files := map[string][]byte{"nodes/eu-node-1.yaml": node, "zones/eu/zone.yaml": euZone, "zones/us/zone.yaml": usZone}
+		for p, b := range c.files {
+			files[p] = b
+		}
+		bad := e.commit(files, "e2e: "+c.name)
+		e.syncAll("e2e bad commit")
+		var stats api.StatsResponse
+		e.waitFor(30*time.Second, c.name+": every host reports the failure through the API", func() error {
+			stats = api.StatsResponse{}
+			if err := e.apiDo(http.MethodGet, eu.APIURL+"/api/v1/stats", token, nil, &stats); err != nil {
+				return err
+			}
+			if stats.Revision != bad {
+				return fmt.Errorf("/stats revision %s, want %s", short(stats.Revision), short(bad))
+			}
+			if len(stats.Agents) != 4 {
+				return fmt.Errorf("/stats lists %d agents, want 4", len(stats.Agents))
+			}
+			for _, a := range stats.Agents {
+				if a.FailedRevision != bad || a.LastError == "" {
+					return fmt.Errorf("%s: failed %s, last %s %q", a.Host, short(a.FailedRevision), a.LastResult, a.LastError)
+				}
+			}
+			return nil
+		})
+		for _, a := range stats.Agents {
+			if a.AppliedRevision != good || a.UpToDate {
+				t.Errorf("%s: %s: applied %s (up to date %v), want still %s", c.name, a.Host, short(a.AppliedRevision), a.UpToDate, short(good))
+			}
+			t.Logf("%s: %s: %s: %s", c.name, a.Host, a.LastResult, firstLine(a.LastError))
+		}
+		if stats.Summary.Failing != 4 {
+			t.Errorf("%s: /stats summary %+v, want 4 failing", c.name, stats.Summary)
+		}
+		// The hosts still serve.
+		if h, err := health(e.client, eu.LBURL); err != nil || !strings.HasPrefix(h.Node, "eu-node-") {
+			t.Errorf("%s: EU load balancer: %+v, %v", c.name, h, err)
+		}
+	}
+
+	fixed := e.commit(map[string][]byte{"nodes/eu-node-1.yaml": e.replaceOnce(node, "weight: 100", "weight: 90"),
+		"zones/eu/zone.yaml": euZone, "zones/us/zone.yaml": usZone}, "e2e: good again")
+	e.syncAll("e2e good commit")
+	e.waitApplied(fixed, nil, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sts, err := e.statuses(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h, st := range sts {
+		if st.LastError != "" {
+			t.Errorf("%s after the good commit: last error %q", h, st.LastError)
+		}
+	}
+	ok, failed := ld.stop()
+	t.Logf("load on %s during the bad commits: %d ok, %d failed", eu.LBURL, ok, failed)
+	bench(t, "failed_requests", "scenario", "bad_commits", "ok", ok, "failed", failed)
+	if ok == 0 {
+		t.Error("the load loop made no successful request")
+	}
+	if failed > 0 {
+		t.Errorf("%d requests failed; first errors: %s", failed, strings.Join(ld.errs, "; "))
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
