@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/ddc-gitops
 PKGS := ./...
 
-.PHONY: all build test lab bench lint fuzz deps clean
+.PHONY: all build test e2e lab bench lint fuzz deps clean
 
 include mk/contract.mk
 
@@ -23,6 +23,13 @@ test: deps contract-check
 	$(GO) vet $(PKGS)
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) e2e
+
+# End-to-end scenarios on the lab (root; they skip with a message otherwise):
+# push and API changes converging, bad commits, cross-zone and VIP failover,
+# git server down, agent restart. Each starts and removes its own lab.
+e2e:
+	$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/...
 
 # The multi-zone lab on this machine (root: network namespaces). Ctrl-C
 # tears it down; `bin/ddc-gitops lab down` cleans up after a crash.

@@ -420,6 +420,7 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 			"--haproxy-bin", wrapper,
 			"--haproxy-config", filepath.Join(hd, "haproxy.cfg"),
 			"--master-socket", filepath.Join(hd, "master.sock"),
+			"--haproxy-pid", filepath.Join(hd, "haproxy.pid"),
 			"--admin-socket", filepath.Join(hd, "admin.sock"),
 			"--keepalived-config", filepath.Join(hd, "keepalived.conf"),
 			"--keepalived-pid", filepath.Join(hd, "keepalived.pid"),

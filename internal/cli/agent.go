@@ -29,6 +29,7 @@ type agentFlags struct {
 	gitToken, sshKey, knownHosts      string
 	haproxyBin, haproxyConfig         string
 	masterSocket, adminSocket         string
+	haproxyPID                        string
 	keepalived                        bool
 	kaBin, kaConfig, kaPID, netns     string
 	crtBase                           string
@@ -74,6 +75,7 @@ onto a host where haproxy.service and keepalived.service run the processes;
 	fl.StringVar(&f.haproxyConfig, "haproxy-config", "/etc/haproxy/haproxy.cfg", "haproxy.cfg the agent manages")
 	fl.StringVar(&f.masterSocket, "master-socket", "/run/haproxy-master.sock", "haproxy master CLI socket (-S)")
 	fl.StringVar(&f.adminSocket, "admin-socket", "/run/haproxy/admin.sock", "haproxy runtime API socket (rendered into haproxy.cfg)")
+	fl.StringVar(&f.haproxyPID, "haproxy-pid", "/run/haproxy.pid", "haproxy master's pid file (--supervise: a master left by a killed agent is adopted, not duplicated)")
 	fl.BoolVar(&f.keepalived, "keepalived", true, "manage keepalived.conf")
 	fl.StringVar(&f.kaBin, "keepalived-bin", keepalived.DefaultBin, "keepalived binary")
 	fl.StringVar(&f.kaConfig, "keepalived-config", keepalived.DefaultConfigPath, "keepalived.conf the agent manages")
@@ -194,7 +196,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 			return err
 		}
 		hp := &haproxy.Process{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig, MasterSocket: f.masterSocket,
-			Logger: log.With("process", "haproxy")}
+			PIDFile: f.haproxyPID, Logger: log.With("process", "haproxy")}
 		g.Go(func() error { return hp.Run(ctx) })
 		if kaProc != nil {
 			g.Go(func() error { return kaProc.Run(ctx) })

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,6 +45,7 @@ type Process struct {
 	Logger *slog.Logger
 
 	mu      sync.Mutex
+	pid     int // the master's, started or adopted
 	started bool
 	done    chan struct{}
 	exitErr error
@@ -90,6 +93,12 @@ func (p *Process) run(ctx context.Context) error {
 	if bin == "" {
 		bin = "haproxy"
 	}
+	if pid, ok := p.adoptable(ctx); ok {
+		return p.adopt(ctx, pid)
+	}
+	if ctx.Err() != nil {
+		return nil // stopped before anything started
+	}
 	cmd := exec.Command(bin, p.Args()...)
 	cmd.Dir = p.Dir
 	out := &lineLogger{p: p}
@@ -102,6 +111,7 @@ func (p *Process) run(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", bin, err)
 	}
+	p.setPid(cmd.Process.Pid)
 	log := p.logger().With("pid", cmd.Process.Pid)
 	log.Info("haproxy started", "args", strings.Join(p.Args(), " "))
 
@@ -251,4 +261,117 @@ func (l *lineLogger) line(s string) {
 		level = slog.LevelError
 	}
 	l.p.logger().Log(context.Background(), level, "haproxy", "line", s)
+}
+
+// adoptable reports a master left running by an earlier supervisor (an agent
+// killed with SIGKILL): the PID file names a live process that runs this
+// config in master-worker mode and answers on the master socket. Adopting
+// it keeps serving without a restart and without a second master.
+func (p *Process) adoptable(ctx context.Context) (int, bool) {
+	if p.PIDFile == "" {
+		return 0, false
+	}
+	b, err := os.ReadFile(p.PIDFile)
+	if err != nil {
+		p.logger().Debug("no haproxy master to adopt", "pidfile", p.PIDFile, "err", err)
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if err != nil || pid <= 1 {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		p.logger().Debug("no haproxy master to adopt", "pid", pid, "err", err)
+		return 0, false
+	}
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	if !slices.Contains(args, "-W") || !slices.Contains(args, p.ConfigPath) {
+		p.logger().Debug("not adopting: the pid file names another process", "pid", pid, "cmdline", args)
+		return 0, false
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := NewMaster(p.MasterSocket, p.logger()).ShowProc(cctx); err != nil {
+		p.logger().Debug("not adopting: the master socket does not answer", "pid", pid, "err", err)
+		return 0, false
+	}
+	return pid, true
+}
+
+// adopt supervises a running master it did not start: it watches the pid
+// and stops it, like its own, when ctx ends.
+func (p *Process) adopt(ctx context.Context, pid int) error {
+	p.setPid(pid)
+	log := p.logger().With("pid", pid)
+	log.Info("adopting the running haproxy master (left by an earlier supervisor)")
+	alive := func() bool { return syscall.Kill(pid, 0) == nil && !zombie(pid) }
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for alive() {
+		select {
+		case <-ctx.Done():
+			return p.stopAdopted(pid, alive, log)
+		case <-tick.C:
+		}
+	}
+	return fmt.Errorf("the adopted haproxy master %d exited", pid)
+}
+
+func (p *Process) stopAdopted(pid int, alive func() bool, log *slog.Logger) error {
+	steps := []struct {
+		sig   syscall.Signal
+		grace time.Duration
+	}{
+		{syscall.SIGUSR1, orDefault(p.StopGrace, 10*time.Second)},
+		{syscall.SIGTERM, orDefault(p.KillGrace, 5*time.Second)},
+		{syscall.SIGKILL, 5 * time.Second},
+	}
+	for _, st := range steps {
+		log.Info("stopping haproxy", "signal", st.sig.String())
+		_ = syscall.Kill(pid, st.sig)
+		// Not our child: poll instead of wait(2).
+		deadline := time.NewTimer(st.grace)
+		tick := time.NewTicker(20 * time.Millisecond)
+		for alive() {
+			select {
+			case <-deadline.C:
+			case <-tick.C:
+				continue
+			}
+			break
+		}
+		tick.Stop()
+		deadline.Stop()
+		if !alive() {
+			log.Info("haproxy stopped")
+			return nil
+		}
+	}
+	return errors.New("haproxy did not exit after SIGKILL")
+}
+
+// zombie reports whether pid has exited but is not reaped yet.
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
+
+func (p *Process) setPid(pid int) {
+	p.mu.Lock()
+	p.pid = pid
+	p.mu.Unlock()
+}
+
+// Pid is the master's pid (one this Process started, or a running master it
+// adopted), 0 before it runs.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pid
 }

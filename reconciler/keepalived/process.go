@@ -143,6 +143,9 @@ func (p *Process) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(p.PIDFile), 0o755); err != nil {
 		return fmt.Errorf("creating pid file directory: %w", err)
 	}
+	if err := p.waitPrevious(ctx); err != nil {
+		return err
+	}
 
 	// Pdeathsig fires when the thread that forked dies, not the process:
 	// keep this goroutine on one thread until keepalived is gone.
@@ -391,6 +394,34 @@ func (p *Process) Kill() error {
 	}
 	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
 		return fmt.Errorf("killing keepalived process group %d: %w", pid, err)
+	}
+	return nil
+}
+
+// waitPrevious waits for a keepalived named by the pid file to finish: one
+// whose supervisor was killed gets SIGTERM (Pdeathsig) and releases its VIPs
+// while it stops; starting a new one meanwhile fails with "daemon is already
+// running". After StopTimeout it is sent SIGKILL.
+func (p *Process) waitPrevious(ctx context.Context) error {
+	bin := cmp.Or(p.Bin, DefaultBin)
+	old, ok, err := running(p.PIDFile, bin)
+	if err != nil || !ok {
+		return nil
+	}
+	p.log().Info("waiting for the previous keepalived to exit", "pid", old.pid)
+	deadline := time.Now().Add(cmp.Or(p.StopTimeout, 10*time.Second))
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for old.alive() {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(old.pid, syscall.SIGKILL)
+			deadline = time.Now().Add(5 * time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
 	}
 	return nil
 }
