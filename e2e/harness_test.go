@@ -7,10 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,28 +39,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild runs one lab child: `agent ...` through the real command line,
-// `lab nodesim ...` through nodesim.
+// runChild runs one lab child (`agent ...`, `lab nodesim ...`) through the
+// real command line.
 func runChild(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) >= 2 && args[0] == "lab" && args[1] == "nodesim" {
-		fs := flag.NewFlagSet("nodesim", flag.ContinueOnError)
-		var o nodesim.Options
-		fs.StringVar(&o.Zone, "zone", "", "")
-		fs.StringVar(&o.Node, "node", "", "")
-		fs.StringVar(&o.HTTPAddr, "listen", "", "")
-		fs.StringVar(&o.GRPCAddr, "grpc-listen", "", "")
-		if err := fs.Parse(args[2:]); err != nil {
-			return 2
-		}
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-		if err := nodesim.Run(ctx, o); err != nil {
-			fmt.Fprintln(os.Stderr, "error:", err)
-			return 1
-		}
-		return 0
-	}
 	return cli.Main(ctx, args, os.Stdout, os.Stderr)
 }
 
