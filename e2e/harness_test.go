@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,29 +22,13 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
-	"github.com/ddc-gitops/ddc-gitops/internal/cli"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
 	"github.com/ddc-gitops/ddc-gitops/lab"
+	"github.com/ddc-gitops/ddc-gitops/lab/labtest"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
 )
 
-// childEnv makes the test binary act as the lab's children.
-const childEnv = "DDC_GITOPS_LAB_TEST_CHILD"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(runChild(os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
-// runChild runs one lab child (`agent ...`, `lab nodesim ...`) through the
-// real command line.
-func runChild(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return cli.Main(ctx, args, os.Stdout, os.Stderr)
-}
+func TestMain(m *testing.M) { labtest.Main(m) }
 
 // env is one running lab.
 type env struct {
@@ -120,7 +103,7 @@ func startLab(t *testing.T, lo labOptions) *env {
 		StateDir:     state,
 		Fleet:        os.DirFS(fleet),
 		Exe:          exe,
-		ChildEnv:     []string{childEnv + "=1"},
+		ChildEnv:     []string{labtest.ChildEnv + "=1"},
 		AgentPoll:    lo.agentPoll,
 		StartTimeout: 60 * time.Second,
 		StopTimeout:  10 * time.Second,

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,31 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/internal/cli"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
 	"github.com/ddc-gitops/ddc-gitops/lab"
+	"github.com/ddc-gitops/ddc-gitops/lab/labtest"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
 )
 
-// childEnv makes the test binary act as the lab's children: the lab
-// re-executes Options.Exe (here the test binary itself) as
-// `agent ...` and `lab nodesim ...`.
-const childEnv = "DDC_GITOPS_LAB_TEST_CHILD"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(runChild(os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
-// runChild runs one lab child (`agent ...`, `lab nodesim ...`) through the
-// real command line.
-func runChild(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return cli.Main(ctx, args, os.Stdout, os.Stderr)
-}
+func TestMain(m *testing.M) { labtest.Main(m) }
 
 // syncWriter sends lines to t.Log until the test ends.
 type syncWriter struct {
@@ -85,7 +66,7 @@ func TestUpServesBothZones(t *testing.T) {
 		StateDir:     state,
 		Fleet:        os.DirFS("../examples/fleet"),
 		Exe:          exe,
-		ChildEnv:     []string{childEnv + "=1"},
+		ChildEnv:     []string{labtest.ChildEnv + "=1"},
 		StartTimeout: 60 * time.Second,
 		StopTimeout:  10 * time.Second,
 		Out:          out,
@@ -215,33 +196,12 @@ func TestUpServesBothZones(t *testing.T) {
 			t.Errorf("child %s (pid %d) survived the lab", name, pid)
 		}
 	}
-	if procs := processesMentioning(t, state); len(procs) > 0 {
-		t.Errorf("processes using the lab's state directory survived: %v", procs)
+	if procs, err := labtest.ProcessesMentioning(state); err != nil || len(procs) > 0 {
+		t.Errorf("processes using the lab's state directory survived: %v (%v)", procs, err)
 	}
 	if _, err := os.Stat(filepath.Join(state, "lab.pid")); err == nil {
 		t.Error("the pid file survived the lab")
 	}
-}
-
-// processesMentioning lists processes whose command line contains s
-// (haproxy and keepalived run with config paths under the state directory).
-func processesMentioning(t *testing.T, s string) []string {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var found []string
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), s) {
-			found = append(found, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
-		}
-	}
-	return found
 }
 
 func getJSON(c *http.Client, url string, v any) error {
