@@ -4,10 +4,16 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,38 +27,54 @@ func rounds(def int) int {
 	return def
 }
 
-// TestPushConverges commits weight changes straight to the repository and
-// checks that every agent applies each one, with a sync request after the
-// commit (what the API and the webhook receiver send) and with polling only;
-// it logs commit-to-applied per host.
+// TestPushConverges pushes weight changes and checks that every agent
+// applies each one: pushed with the git client from the lab's working clone
+// (the git server delivers a GitHub push webhook to the API, which asks
+// every agent to sync), and with webhooks off (polling only). It logs
+// push-to-applied per host, measured from the start of `git push` (webhook)
+// or of the commit (polling).
 func TestPushConverges(t *testing.T) {
 	const poll = 2 * time.Second
 	e := startLab(t, labOptions{agentPoll: poll})
 	node := e.fleetFile("nodes/eu-node-1.yaml")
 	weight, commits := 100, 0
-	for _, mode := range []string{"sync", "poll"} {
+	for _, mode := range []string{"webhook", "poll"} {
+		e.ctl.SetWebhooks(mode == "webhook")
 		per := map[string][]time.Duration{}
-		n := rounds(map[string]int{"sync": 5, "poll": 3}[mode])
+		n := rounds(map[string]int{"webhook": 5, "poll": 3}[mode])
+		hooks0 := e.webhooksAccepted()
 		for i := range n {
 			commits++
 			weight = 10 + commits%90 // 11..99, never the seed's 100: every commit changes it
-			start := time.Now()
-			rev := e.commit(map[string][]byte{"nodes/eu-node-1.yaml": e.replaceOnce(node, "weight: 100", "weight: "+strconv.Itoa(weight))},
-				fmt.Sprintf("e2e: eu-node-1 weight %d (%s %d)", weight, mode, i))
-			if mode == "sync" {
-				e.syncAll("e2e commit " + short(rev))
+			files := map[string][]byte{"nodes/eu-node-1.yaml": e.replaceOnce(node, "weight: 100", "weight: "+strconv.Itoa(weight))}
+			msg := fmt.Sprintf("e2e: eu-node-1 weight %d (%s %d)", weight, mode, i)
+			var start time.Time
+			var rev string
+			if mode == "webhook" {
+				rev = e.gitPush(files, msg, &start)
+			} else {
+				start = time.Now()
+				rev = e.commit(files, msg)
 			}
 			got := e.waitApplied(rev, &start, 4*poll+20*time.Second)
 			for h, d := range got {
 				per[h] = append(per[h], d)
 			}
 		}
+		// Each push was delivered as one webhook (and none with webhooks off).
+		want := map[string]int{"webhook": n, "poll": 0}[mode]
+		e.waitFor(10*time.Second, "the API's receiver counts the webhooks", func() error {
+			if got := e.webhooksAccepted() - hooks0; got != want {
+				return fmt.Errorf("%s: %d webhooks accepted, want %d", mode, got, want)
+			}
+			return nil
+		})
 		hosts := e.hosts("")
 		sort.Strings(hosts)
 		for _, h := range hosts {
 			ds := per[h]
 			p50, p99 := percentile(ds, 50), percentile(ds, 99)
-			t.Logf("%s %s: commit-to-applied p50 %v p99 %v over %d commits", mode, h, p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(ds))
+			t.Logf("%s %s: push-to-applied p50 %v p99 %v over %d commits", mode, h, p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(ds))
 			bench(t, "push_to_applied", "mode", mode, "poll", poll, "host", h, "n", len(ds),
 				"p50_ms", p50.Milliseconds(), "p99_ms", p99.Milliseconds(), "max_ms", slices.Max(ds).Milliseconds())
 		}
@@ -75,6 +97,60 @@ func TestPushConverges(t *testing.T) {
 			return fmt.Errorf("no ddc_nodes_http/eu-node-1 in show stat")
 		})
 	}
+}
+
+// gitPush commits files in the lab's working clone with the git client and
+// pushes them over smart HTTP, as a user would; start is set just before
+// the push. It returns the pushed commit.
+func (e *env) gitPush(files map[string][]byte, msg string, start *time.Time) string {
+	e.t.Helper()
+	dir := e.info.CloneDir
+	run := func(args ...string) string {
+		e.t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.org",
+			"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.org")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			e.t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("pull", "-q", "--ff-only")
+	for p, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), b, 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	run("commit", "-q", "-a", "-m", msg)
+	*start = time.Now()
+	run("push", "-q", "origin", "HEAD:main")
+	return run("rev-parse", "HEAD")
+}
+
+// reAccepted is the API's counter of accepted GitHub webhook deliveries.
+var reAccepted = regexp.MustCompile(`(?m)^ddc_gitops_api_requests_total\{code="202",method="POST",route="/api/v1/webhooks/github"\} (\d+)$`)
+
+// webhooksAccepted reads from the webhook receiver's API (the first zone's)
+// how many GitHub webhooks it accepted.
+func (e *env) webhooksAccepted() int {
+	e.t.Helper()
+	resp, err := e.client.Get(e.info.Zones[0].APIURL + "/metrics")
+	if err != nil {
+		e.t.Fatalf("reading the API's metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("reading the API's metrics: %s %v", resp.Status, err)
+	}
+	m := reAccepted.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 // percentile is the p-th percentile (nearest rank) of ds.

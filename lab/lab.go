@@ -69,8 +69,9 @@ type lab struct {
 	out  io.Writer
 	plan *plan
 
-	net *netns.Lab
-	git *gitserver.Server
+	net   *netns.Lab
+	git   *gitserver.Server
+	hooks *webhooks
 
 	mu       sync.Mutex
 	children []*child
@@ -258,9 +259,17 @@ func (l *lab) run(ctx context.Context) error {
 		return err
 	}
 
-	// The repository.
+	// The repository, whose pushes become GitHub push webhooks to the API.
+	hookSecret, err := randomHex(16)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "webhook-secret"), []byte(hookSecret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("lab: writing the webhook secret: %w", err)
+	}
+	l.hooks = newWebhooks(hookSecret, l.log)
 	l.git, err = gitserver.New(filepath.Join(dir, "git"), gitserver.Options{
-		Addr: net.JoinHostPort(o.ListenHost, strconv.Itoa(o.GitPort)), Logger: l.log})
+		Addr: net.JoinHostPort(o.ListenHost, strconv.Itoa(o.GitPort)), Logger: l.log, OnPush: l.hooks.push})
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -314,8 +323,13 @@ func (l *lab) run(ctx context.Context) error {
 	for _, a := range agents {
 		info.Agents = append(info.Agents, AgentInfo{Host: a.Host, Zone: a.Zone, URL: a.URL, Dir: filepath.Join(dir, "hosts", a.Host)})
 	}
-	if err := l.serveZones(gctx, g, &info, agents, token, password); err != nil {
+	if err := l.serveZones(gctx, g, &info, agents, token, password, hookSecret); err != nil {
 		return err
+	}
+	if len(info.Zones) > 0 {
+		info.WebhookURL = info.Zones[0].APIURL + "/api/v1/webhooks/github"
+		l.hooks.url, l.hooks.repoPath, l.hooks.repoURL = info.WebhookURL, l.git.RepoPath(), l.git.URL()
+		g.Go(func() error { return l.hooks.Run(gctx) })
 	}
 
 	// Wait until every zone answers through its first VIP.
@@ -470,7 +484,7 @@ func (l *lab) start(name, ns string, args []string) (*child, error) {
 }
 
 // serveZones starts each zone's API and forwards.
-func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, agents []api.Agent, token, password string) error {
+func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, agents []api.Agent, token, password, hookSecret string) error {
 	hash, err := api.HashPassword(password)
 	if err != nil {
 		return fmt.Errorf("lab: admin password: %w", err)
@@ -493,7 +507,7 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 		}
 		srv, err := api.New(api.Config{Version: l.o.Version,
 			Users:     []api.User{{Username: adminUser, PasswordHash: hash, Role: api.RoleAdmin}},
-			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name},
+			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name, GitHubWebhookSecret: hookSecret},
 			api.Deps{Repo: r, Logger: l.log.With("api", z.Name)})
 		if err != nil {
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
@@ -687,6 +701,7 @@ func (l *lab) printInfo(info Info, generated bool) {
 		fmt.Fprintf(w, "    VIPs           %s (reachable from this machine)\n", strings.Join(z.VIPs, ", "))
 	}
 	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s\n", info.GitURL, info.CloneDir)
+	fmt.Fprintf(w, "  push webhooks    %s (GitHub format, secret in %s)\n", info.WebhookURL, filepath.Join(info.StateDir, "webhook-secret"))
 	if generated {
 		fmt.Fprintf(w, "  API login        %s / %s   (generated; shown only now; set $DDC_GITOPS_ADMIN_PASSWORD to choose it)\n", info.AdminUser, info.AdminPassword)
 	} else {

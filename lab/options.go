@@ -105,6 +105,10 @@ type Info struct {
 	Agents []AgentInfo
 	// SyncToken authenticates POST /v1/sync on the agents.
 	SyncToken string
+	// WebhookURL is the API's GitHub webhook receiver that the git server
+	// delivers every push to (signed with STATE-DIR/webhook-secret); the
+	// receiver asks every agent to sync.
+	WebhookURL string
 	// Control acts on the running lab (stop, start or kill a child, reach
 	// the git server) until Up returns.
 	Control *Control

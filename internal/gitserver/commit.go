@@ -33,7 +33,16 @@ func (s *Server) Commit(files map[string][]byte, deletes []string, msg string) (
 	if err != nil {
 		return "", err
 	}
-	return s.work.commit(context.Background(), edits, false, "", msg)
+	return s.commit(edits, false, "", msg)
+}
+
+// commit runs the clone's commit as a push (see Options.OnPush).
+func (s *Server) commit(edits map[string]*edit, replace bool, parent, msg string) (h string, err error) {
+	err = s.pushing(func() error {
+		h, err = s.work.commit(context.Background(), edits, replace, parent, msg)
+		return err
+	})
+	return h, err
 }
 
 // ForceCommit commits files and deletes on top of parent (a commit hash
@@ -47,7 +56,7 @@ func (s *Server) ForceCommit(parent string, files map[string][]byte, deletes []s
 	if err != nil {
 		return "", err
 	}
-	return s.work.commit(context.Background(), edits, false, parent, msg)
+	return s.commit(edits, false, parent, msg)
 }
 
 // Seed replaces the whole tree of the branch with the files under dir (for
@@ -58,7 +67,7 @@ func (s *Server) Seed(dir, msg string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("seeding from %s: %w", dir, err)
 	}
-	return s.work.commit(context.Background(), edits, true, "", msg)
+	return s.commit(edits, true, "", msg)
 }
 
 // Head returns the branch head of the served repository, "" when the

@@ -56,6 +56,17 @@ type Options struct {
 	// Logger receives the server's and git http-backend's messages. Default:
 	// discard.
 	Logger *slog.Logger
+	// OnPush, when set, is called once for every ref a push changed (over
+	// HTTP, or through Commit, ForceCommit and Seed), after the push, in
+	// the pushing goroutine, in push order: what a forge turns into a push
+	// webhook. It must not block for long (deliver asynchronously).
+	OnPush func(RefUpdate)
+}
+
+// RefUpdate is one ref a push changed. Before is empty for a created ref,
+// After for a deleted one.
+type RefUpdate struct {
+	Ref, Before, After string
 }
 
 // Stats counts the requests the server has answered.
@@ -99,6 +110,10 @@ type Server struct {
 		closed bool
 		idle   sync.Cond
 	}
+
+	// pushMu serializes pushes while OnPush is set, so the refs read
+	// before and after a push show that push's updates alone.
+	pushMu sync.Mutex
 
 	srvMu sync.Mutex
 	srv   *http.Server
@@ -229,6 +244,8 @@ func (s *Server) Handler() http.Handler {
 			defer func() { s.stats.uploadBytes.Add(cw.n) }()
 		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
 			s.stats.receivePacks.Add(1)
+			_ = s.pushing(func() error { s.cgi.ServeHTTP(cw, r); return nil })
+			return
 		}
 		s.cgi.ServeHTTP(cw, r)
 	})

@@ -277,3 +277,66 @@ func TestNewRejectsBadName(t *testing.T) {
 		}
 	}
 }
+
+// TestOnPush checks that every ref a push changes is reported once, for
+// pushes over HTTP (create, move, force, delete a branch; a tag) and through
+// the commit helpers, and that a rejected push reports nothing.
+func TestOnPush(t *testing.T) {
+	var mu sync.Mutex
+	var got []gitserver.RefUpdate
+	take := func() []gitserver.RefUpdate {
+		mu.Lock()
+		defer mu.Unlock()
+		out := got
+		got = nil
+		return out
+	}
+	srv := gitserver.NewTest(t, gitserver.Options{OnPush: func(u gitserver.RefUpdate) {
+		mu.Lock()
+		got = append(got, u)
+		mu.Unlock()
+	}})
+	seed := srv.MustSeed(t, "../../examples/fleet", "seed")
+	check := func(what string, want ...gitserver.RefUpdate) {
+		t.Helper()
+		g := take()
+		if fmt.Sprint(g) != fmt.Sprint(want) {
+			t.Errorf("%s: updates %v, want %v", what, g, want)
+		}
+	}
+	check("seed", gitserver.RefUpdate{Ref: "refs/heads/main", After: seed})
+
+	work := filepath.Join(t.TempDir(), "w")
+	mustGit(t, "", "clone", "-q", srv.URL(), work)
+	check("clone")
+	mustGit(t, work, "commit", "-q", "--allow-empty", "-m", "one")
+	one := mustGit(t, work, "rev-parse", "HEAD")
+	mustGit(t, work, "push", "-q", "origin", "HEAD:main", "HEAD:refs/heads/topic")
+	check("push of main and a new branch",
+		gitserver.RefUpdate{Ref: "refs/heads/main", Before: seed, After: one},
+		gitserver.RefUpdate{Ref: "refs/heads/topic", After: one})
+
+	mustGit(t, work, "tag", "v1")
+	mustGit(t, work, "push", "-q", "origin", "v1", ":topic")
+	check("a tag and a deleted branch",
+		gitserver.RefUpdate{Ref: "refs/heads/topic", Before: one},
+		gitserver.RefUpdate{Ref: "refs/tags/v1", After: one})
+
+	h := srv.MustCommit(t, map[string][]byte{"x.txt": []byte("x")}, nil, "helper")
+	check("helper commit", gitserver.RefUpdate{Ref: "refs/heads/main", Before: one, After: h})
+
+	// A non-fast-forward push is refused: nothing changed, nothing reported.
+	mustGit(t, work, "commit", "-q", "--allow-empty", "-m", "diverged")
+	if _, err := git(t, work, "push", "-q", "origin", "HEAD:main"); err == nil {
+		t.Fatal("a non-fast-forward push was accepted")
+	}
+	check("rejected push")
+	f := srv.MustCommit(t, map[string][]byte{"y.txt": []byte("y")}, nil, "on top")
+	forced, err := srv.ForceCommit(one, map[string][]byte{"z.txt": []byte("z")}, nil, "forced")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("helper and force commits",
+		gitserver.RefUpdate{Ref: "refs/heads/main", Before: h, After: f},
+		gitserver.RefUpdate{Ref: "refs/heads/main", Before: f, After: forced})
+}
