@@ -21,6 +21,7 @@ import (
 type child struct {
 	name, netns, logPath string
 	machine              string   // the lab machine it serves (set by lab.start)
+	exe                  string   // its binary
 	args                 []string // its command line after the binary (set by lab.start)
 	pid                  int
 	done                 chan struct{} // closed when it exited
@@ -36,7 +37,7 @@ func startChild(name, ns, logPath, exe string, env []string, args []string, onEx
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	c := &child{name: name, netns: ns, logPath: logPath, done: make(chan struct{}), stopping: make(chan struct{})}
+	c := &child{name: name, netns: ns, logPath: logPath, exe: exe, done: make(chan struct{}), stopping: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		// Pdeathsig fires when the thread that forked the child ends: keep

@@ -74,9 +74,14 @@ type Config struct {
 	DrainTimeout time.Duration
 	// RetryMin and RetryMax bound the backoff after transient failures.
 	RetryMin, RetryMax time.Duration
-	Logger             *slog.Logger
-	Registry           prometheus.Registerer
-	Now                func() time.Time
+	// RestartMin and RestartMax bound the wait before Supervise restarts
+	// a process that exited by itself (defaults 1s and 30s): it doubles
+	// with each restart and falls back to RestartMin once an instance has
+	// served for a minute.
+	RestartMin, RestartMax time.Duration
+	Logger                 *slog.Logger
+	Registry               prometheus.Registerer
+	Now                    func() time.Time
 }
 
 // Agent reconciles one host. Create it with New; Run it, or call Reconcile.
@@ -130,6 +135,11 @@ func New(cfg Config) (*Agent, error) {
 	cfg.DrainTimeout = orDur(cfg.DrainTimeout, 30*time.Second)
 	cfg.RetryMin = orDur(cfg.RetryMin, time.Second)
 	cfg.RetryMax = orDur(cfg.RetryMax, time.Minute)
+	cfg.RestartMin = orDur(cfg.RestartMin, time.Second)
+	cfg.RestartMax = max(orDur(cfg.RestartMax, 30*time.Second), cfg.RestartMin)
+	if err := render.CheckHAProxyArgv0(cfg.Render.HAProxyArgv0); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -196,6 +196,8 @@ type harnessOpts struct {
 	checkInterval string
 	// keepalived, when set, is started after the bootstrap and managed by the agent.
 	keepalived *keepalived.Process
+	// haproxyAlias, when set, is the path haproxy is started as (Process.Alias).
+	haproxyAlias string
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -235,7 +237,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if err := h.agent.Bootstrap(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.startHAProxy()
+	h.startHAProxy(o.haproxyAlias)
 	if o.keepalived != nil {
 		startKeepalived(t, o.keepalived)
 	}
@@ -289,10 +291,10 @@ func startKeepalived(t testing.TB, p *keepalived.Process) {
 	}
 }
 
-func (h *harness) startHAProxy() {
+func (h *harness) startHAProxy(alias string) {
 	t := h.t
 	h.proc = &haproxy.Process{
-		Bin: h.paths.Bin, ConfigPath: h.paths.ConfigPath, MasterSocket: h.paths.MasterSocket,
+		Bin: h.paths.Bin, ConfigPath: h.paths.ConfigPath, MasterSocket: h.paths.MasterSocket, Alias: alias,
 		PIDFile: filepath.Join(h.dir, "haproxy.pid"), Dir: h.dir, StopGrace: 3 * time.Second, KillGrace: 2 * time.Second,
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -14,6 +14,7 @@ type metrics struct {
 	runtimeChanges  *prometheus.CounterVec
 	drift           prometheus.Counter
 	lastSuccess     prometheus.Gauge
+	restarts        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -44,9 +45,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ddc_gitops_agent_last_success_timestamp_seconds", Help: "Unix time of the last reconcile that left the host converged.",
 		}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ddc_gitops_agent_process_restarts_total", Help: "Restarts of a supervised process (haproxy, keepalived) that exited by itself (--supervise).",
+		}, []string{"process"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.reconciles, m.duration, m.appliedRevision, m.commitToApplied, m.reloads, m.runtimeChanges, m.drift, m.lastSuccess)
+		reg.MustRegister(m.reconciles, m.duration, m.appliedRevision, m.commitToApplied, m.reloads, m.runtimeChanges, m.drift, m.lastSuccess, m.restarts)
 	}
 	return m
 }

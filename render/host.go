@@ -25,6 +25,16 @@ type Options struct {
 	FleetDir string
 	// AdminSocket overrides the fleet's haproxy.adminSocket (tests use temp dirs).
 	AdminSocket string
+	// HAProxyArgv0 is the path the host's haproxy runs as: the argv[0] of
+	// its master and workers (an agent that supervises haproxy starts it
+	// under a path of its own and reads it back from the running master).
+	// When set, keepalived tracks only the processes started under that
+	// path (vrrp_track_process with full_command), not every process named
+	// keepalived.trackProcess on the machine; argv[0] survives the master's
+	// re-execution at each reload, so reloads never count as a stop. Empty:
+	// any process named trackProcess. It must be an absolute path of
+	// letters, digits, '_', '.', '-' and '/' (Render refuses anything else).
+	HAProxyArgv0 string
 }
 
 // Host is everything one HAProxy host runs.

@@ -10,9 +10,24 @@ import (
 // TrackProcess is the name of the vrrp_track_process block tracking haproxy.
 const TrackProcess = "track_haproxy"
 
+// CheckHAProxyArgv0 reports whether argv0 can be rendered as
+// Options.HAProxyArgv0: empty, or an absolute path whose segments are
+// letters, digits, '_', '.' and '-' (no "." or ".." segment). keepalived's
+// parser splits on blanks and treats quotes, '#' and '!' specially, so
+// anything else is refused rather than quoted.
+func CheckHAProxyArgv0(argv0 string) error {
+	if argv0 == "" || reAbsPath.MatchString(argv0) {
+		return nil
+	}
+	return fmt.Errorf("haproxy path %q for keepalived's vrrp_track_process: want an absolute path of letters, digits, '_', '.', '-' and '/' (no spaces or quotes)", argv0)
+}
+
 // keepalived renders keepalived.conf: one VRRP instance per VIP of the zone,
 // unicast between the zone's hosts, every instance tracking haproxy.
 func (c *hostCtx) keepalived() ([]byte, error) {
+	if err := CheckHAProxyArgv0(c.haproxyArgv0); err != nil {
+		return nil, err
+	}
 	k := &c.f.Keepalived
 	w := &cfgWriter{}
 	w.comment("", "keepalived.conf of host "+c.host.Name+" (zone "+c.zone.Name+", fleet "+c.f.Name+").\n"+
@@ -43,8 +58,17 @@ func (c *hostCtx) keepalived() ([]byte, error) {
 	} else {
 		w.comment("", "Without a running "+k.TrackProcess+" process, every instance goes to FAULT and releases its VIP.")
 	}
+	if c.haproxyArgv0 != "" {
+		w.comment("", "Only the haproxy started as "+c.haproxyArgv0+" counts (master and workers keep that argv[0],\n"+
+			"also across reloads): another haproxy on this machine does not hold this host's VIPs.")
+	}
 	w.line("vrrp_track_process", TrackProcess, "{")
-	w.in("process", k.TrackProcess)
+	if c.haproxyArgv0 != "" {
+		w.in("process", c.haproxyArgv0)
+		w.in("full_command")
+	} else {
+		w.in("process", k.TrackProcess)
+	}
 	w.in("weight", itoa(-weight))
 	w.line("}")
 

@@ -66,6 +66,8 @@ type hostCtx struct {
 	host        *desired.Host
 	crtBase     string
 	adminSocket string
+	// haproxyArgv0 is Options.HAProxyArgv0 (checked by keepalived()).
+	haproxyArgv0 string
 	// trusted are the source addresses allowed to send X-DDC-Failover-Hop:
 	// the network CIDRs of every zone of the fleet.
 	trusted []string
@@ -95,7 +97,7 @@ func (c *hostCtx) render(backends []Backend) (*Host, error) {
 }
 
 func newHostCtx(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options) (*hostCtx, error) {
-	c := &hostCtx{f: f, zone: z, host: h}
+	c := &hostCtx{f: f, zone: z, host: h, haproxyArgv0: opts.HAProxyArgv0}
 
 	c.crtBase = f.HAProxy.CrtBase
 	switch {

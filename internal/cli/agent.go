@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -58,7 +60,9 @@ on SIGHUP and, with --watch, when a file changes.
 
 Paths default to Debian's haproxy and keepalived packages, so the agent drops
 onto a host where haproxy.service and keepalived.service run the processes;
---supervise starts and watches haproxy (master-worker) and keepalived itself.
+--supervise starts and watches haproxy (master-worker) and keepalived itself,
+restarting either when it exits by itself; keepalived then tracks that very
+haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 --once runs one reconcile and exits non-zero unless the host converged.`,
 		Args: argsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd.Context(), cmd, f) },
@@ -80,7 +84,7 @@ onto a host where haproxy.service and keepalived.service run the processes;
 	fl.StringVar(&f.kaBin, "keepalived-bin", keepalived.DefaultBin, "keepalived binary")
 	fl.StringVar(&f.kaConfig, "keepalived-config", keepalived.DefaultConfigPath, "keepalived.conf the agent manages")
 	fl.StringVar(&f.kaPID, "keepalived-pid", keepalived.DefaultPIDFile, "keepalived's pid file")
-	fl.StringVar(&f.netns, "netns", "", "network namespace keepalived runs in (--supervise)")
+	fl.StringVar(&f.netns, "netns", "", "network namespace haproxy and keepalived run in (--supervise)")
 	fl.StringVar(&f.crtBase, "crt-base", "", "directory of the certificates on this host (overrides haproxy.crtBase)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:9100", "address of the agent's HTTP API (/v1/status, /v1/sync, /metrics); empty disables it")
 	fl.StringVar(&f.syncTokenFile, "sync-token-file", "", "file holding the bearer token POST /v1/sync requires (or $DDC_GITOPS_SYNC_TOKEN)")
@@ -165,18 +169,26 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		Logger:         log,
 		Registry:       reg,
 	}
-	var kaProc *keepalived.Process
+	if f.once && f.supervise {
+		return usageError{errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}
+	}
+	if err := checkRenderedPaths(f); err != nil {
+		return err
+	}
+	kaLog := log.With("process", "keepalived")
+	// reloads counts the reloads of the keepalived processes --supervise
+	// starts, so the driver confirms a reload by keepalived's own log; a
+	// system keepalived logs to syslog and is only checked to survive.
+	reloads := &keepalived.ReloadTally{}
 	if f.keepalived {
-		kaProc = &keepalived.Process{Bin: f.kaBin, ConfigPath: f.kaConfig, PIDFile: f.kaPID, Netns: f.netns, Logger: log.With("process", "keepalived")}
-		cfg.Keepalived = kaProc.Driver()
+		cfg.Keepalived = &keepalived.Driver{Bin: f.kaBin, ConfigPath: f.kaConfig, PIDFile: f.kaPID, Netns: f.netns, Logger: kaLog}
+		if f.supervise {
+			cfg.Keepalived.Reloads = reloads
+		}
 	}
 	a, err := reconciler.New(cfg)
 	if err != nil {
 		return err
-	}
-
-	if f.once && f.supervise {
-		return usageError{errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}
 	}
 	if f.once {
 		out := a.Reconcile(ctx)
@@ -190,39 +202,53 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		return nil
 	}
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
+	// fail stops what started (haproxy and keepalived gracefully) before
+	// returning err.
+	fail := func(err error) error {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
 	if f.supervise {
 		if err := a.Bootstrap(ctx); err != nil {
 			return err
 		}
-		hp := &haproxy.Process{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig, MasterSocket: f.masterSocket,
-			PIDFile: f.haproxyPID, Logger: log.With("process", "haproxy")}
-		g.Go(func() error { return hp.Run(ctx) })
-		if kaProc != nil {
-			g.Go(func() error { return kaProc.Run(ctx) })
+		// haproxy first: keepalived.conf names the path its master runs
+		// as (TrackHAProxy), and keepalived tracks it from its start.
+		if err := supervise(ctx, g, a, haproxySupervised(a, f, log)); err != nil {
+			return fail(err)
 		}
-		readyCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := hp.Ready(readyCtx)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("starting haproxy: %w", err)
+		if f.keepalived {
+			ka := reconciler.Supervised{Name: "keepalived", New: func() reconciler.Child {
+				p := &keepalived.Process{Bin: f.kaBin, ConfigPath: f.kaConfig, PIDFile: f.kaPID, Netns: f.netns, Logger: kaLog}
+				reloads.Set(p)
+				return p
+			}}
+			// Reconciles start once keepalived is ready: a SIGHUP before
+			// it installed its signal handlers would end it.
+			if err := supervise(ctx, g, a, ka); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if f.listen != "" {
 		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		h, err := a.Handler(trigger.HTTPAuth{Token: token, Secret: secret}, reg)
 		if err != nil {
-			return fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err)
+			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
 		}
 		if err := serve(ctx, g, f.listen, h); err != nil {
-			return fmt.Errorf("agent API: %w", err)
+			return fail(fmt.Errorf("agent API: %w", err))
 		}
 		log.Info("agent API listening", "addr", f.listen)
 	}
@@ -236,6 +262,64 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	log.Info("agent started", "host", f.host, "repo", f.repo, "watch", f.watch, "branch", f.branch)
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
+	}
+	return nil
+}
+
+// haproxySupervised is the haproxy --supervise runs: started as
+// STATE-DIR/bin/haproxy (a symlink to --haproxy-bin, so keepalived can
+// track this haproxy apart from any other on the machine), in --netns.
+// Each time it serves, keepalived is told the path its master runs as.
+func haproxySupervised(a *reconciler.Agent, f agentFlags, log *slog.Logger) reconciler.Supervised {
+	return reconciler.Supervised{
+		Name: "haproxy",
+		New: func() reconciler.Child {
+			return &haproxy.Process{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig, MasterSocket: f.masterSocket,
+				PIDFile: f.haproxyPID, Alias: haproxyAlias(f.stateDir), Netns: f.netns, Logger: log.With("process", "haproxy")}
+		},
+		OnReady: func(ctx context.Context, c reconciler.Child) error {
+			argv0, err := c.(*haproxy.Process).MasterArgv0()
+			if err != nil {
+				return err
+			}
+			return a.TrackHAProxy(ctx, argv0)
+		},
+	}
+}
+
+// supervise starts s in g and waits until its first instance serves.
+func supervise(ctx context.Context, g *errgroup.Group, a *reconciler.Agent, s reconciler.Supervised) error {
+	up := make(chan error, 1)
+	g.Go(func() error { return a.Supervise(ctx, s, up) })
+	return <-up
+}
+
+// haproxyAlias is the path --supervise starts haproxy as.
+func haproxyAlias(stateDir string) string {
+	if abs, err := filepath.Abs(stateDir); err == nil {
+		stateDir = abs
+	}
+	return filepath.Join(stateDir, "bin", "haproxy")
+}
+
+// reAbsPath is what the paths the agent renders into haproxy.cfg and
+// keepalived.conf must look like.
+var reAbsPath = regexp.MustCompile(desired.PatternAbsPath)
+
+// checkRenderedPaths refuses, before anything starts, the flags whose
+// values end up in a rendered config but would not render (spaces, quotes
+// and the like): the renderer would refuse them at every reconcile.
+func checkRenderedPaths(f agentFlags) error {
+	if !reAbsPath.MatchString(f.adminSocket) {
+		return usageError{fmt.Errorf("--admin-socket %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.adminSocket)}
+	}
+	if f.crtBase != "" && !reAbsPath.MatchString(f.crtBase) {
+		return usageError{fmt.Errorf("--crt-base %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.crtBase)}
+	}
+	if f.supervise && f.keepalived {
+		if err := render.CheckHAProxyArgv0(haproxyAlias(f.stateDir)); err != nil {
+			return usageError{fmt.Errorf("--state-dir %q: the supervised haproxy runs as %s, which keepalived.conf names: %w", f.stateDir, haproxyAlias(f.stateDir), err)}
+		}
 	}
 	return nil
 }

@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/netns"
 )
 
 // Process runs haproxy in master-worker mode in the foreground
@@ -35,6 +38,17 @@ type Process struct {
 	Dir string
 	// ExtraArgs are appended to the command line.
 	ExtraArgs []string
+	// Alias, when set, is the path haproxy is started as: a symlink to Bin
+	// (resolved in PATH) that Run creates or corrects. The master and its
+	// workers carry it as argv[0], also after every reload (the master
+	// re-executes its argv[0], inserting -sf/-x after it), so keepalived's
+	// vrrp_track_process with full_command tells this haproxy from any
+	// other one on the machine. Name it .../haproxy: the process name
+	// (comm) is the link's base name.
+	Alias string
+	// Netns runs haproxy in that network namespace (`ip netns exec NS`,
+	// which execs in place: the pid stays haproxy's); empty: the caller's.
+	Netns string
 	// StopGrace is how long a soft stop (SIGUSR1: finish running sessions)
 	// may take before SIGTERM (default 10s; set it above the config's
 	// hard-stop-after to let sessions end by themselves); KillGrace how long
@@ -99,7 +113,15 @@ func (p *Process) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return nil // stopped before anything started
 	}
-	cmd := exec.Command(bin, p.Args()...)
+	exe := bin
+	if p.Alias != "" {
+		if err := linkAlias(p.Alias, bin); err != nil {
+			return err
+		}
+		exe = p.Alias
+	}
+	// Not tied to ctx: a cancel stops haproxy gracefully below.
+	cmd := netns.Command(context.Background(), p.Netns, exe, p.Args()...)
 	cmd.Dir = p.Dir
 	out := &lineLogger{p: p}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -109,11 +131,11 @@ func (p *Process) run(ctx context.Context) error {
 	// agent only, which then stops haproxy gracefully through ctx.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", bin, err)
+		return fmt.Errorf("starting %s: %w", exe, err)
 	}
 	p.setPid(cmd.Process.Pid)
 	log := p.logger().With("pid", cmd.Process.Pid)
-	log.Info("haproxy started", "args", strings.Join(p.Args(), " "))
+	log.Info("haproxy started", "exe", exe, "netns", p.Netns, "args", strings.Join(p.Args(), " "))
 
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -151,8 +173,10 @@ func (p *Process) run(ctx context.Context) error {
 	return errors.New("haproxy did not exit after SIGKILL")
 }
 
-// Ready waits until the master socket answers show proc with a worker, or
-// the process exited, or ctx ends.
+// Ready waits until this Process runs a master (started or adopted) whose
+// socket answers show proc with a worker, or the process exited, or ctx
+// ends. A Process with only MasterSocket set waits for whatever master
+// serves that socket.
 func (p *Process) Ready(ctx context.Context) error {
 	m := &Master{Socket: p.MasterSocket}
 	t := time.NewTicker(20 * time.Millisecond)
@@ -173,7 +197,10 @@ func (p *Process) Ready(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, time.Second)
 		info, err := m.showProcOnce(actx)
 		cancel()
-		if err == nil && len(info.Workers) > 0 {
+		// A master left by an earlier supervisor answers before this
+		// Process adopted it: wait for the pid too (a Process without a
+		// ConfigPath cannot run: it only waits for another's master).
+		if err == nil && len(info.Workers) > 0 && (p.Pid() != 0 || p.ConfigPath == "") {
 			return nil
 		}
 		if err != nil {
@@ -374,4 +401,58 @@ func (p *Process) Pid() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.pid
+}
+
+// linkAlias makes alias a symlink to bin (looked up in PATH when it has no
+// slash), replacing a stale link atomically. It refuses to replace anything
+// but a symlink.
+func linkAlias(alias, bin string) error {
+	target, err := exec.LookPath(bin)
+	if err != nil {
+		return fmt.Errorf("haproxy alias %s: %w", alias, err)
+	}
+	if target, err = filepath.Abs(target); err != nil {
+		return fmt.Errorf("haproxy alias %s: %w", alias, err)
+	}
+	if fi, err := os.Lstat(alias); err == nil {
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return fmt.Errorf("haproxy alias %s exists and is not a symlink: not replacing it", alias)
+		}
+		if cur, err := os.Readlink(alias); err == nil && cur == target {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(alias), 0o755); err != nil {
+		return fmt.Errorf("haproxy alias: %w", err)
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", alias, os.Getpid())
+	_ = os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("haproxy alias: %w", err)
+	}
+	if err := os.Rename(tmp, alias); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("haproxy alias: %w", err)
+	}
+	return nil
+}
+
+// MasterArgv0 is the argv[0] of the running master (started or adopted),
+// read from /proc: the path keepalived sees it run as. It is Alias for a
+// master this Process started directly, but a wrapper script as Bin (say,
+// `exec ip netns exec NS /usr/sbin/haproxy "$@"`) replaces it.
+func (p *Process) MasterArgv0() (string, error) {
+	pid := p.Pid()
+	if pid == 0 {
+		return "", errors.New("haproxy master: not running")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return "", fmt.Errorf("reading the haproxy master's command line: %w", err)
+	}
+	argv0, _, _ := strings.Cut(string(b), "\x00")
+	if argv0 == "" {
+		return "", fmt.Errorf("haproxy master %d: empty command line (it exited)", pid)
+	}
+	return argv0, nil
 }
