@@ -44,6 +44,8 @@ type env struct {
 // labOptions tweak the lab of one test.
 type labOptions struct {
 	agentPoll time.Duration
+	// chain runs the dev chain, the spare nodes and the bot.
+	chain bool
 }
 
 // logWriter sends lines to t.Log until the test ends.
@@ -105,6 +107,8 @@ func startLab(t *testing.T, lo labOptions) *env {
 		Exe:          exe,
 		ChildEnv:     []string{labtest.ChildEnv + "=1"},
 		AgentPoll:    lo.agentPoll,
+		NoChain:      !lo.chain,
+		NoPrometheus: true,
 		StartTimeout: 60 * time.Second,
 		StopTimeout:  10 * time.Second,
 		Out:          out,

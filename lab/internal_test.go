@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -269,5 +270,33 @@ func TestDownAfterCrash(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "gone") {
 		t.Errorf("Down's output does not say the lab process was gone:\n%s", out.String())
+	}
+}
+
+func TestPlanSpares(t *testing.T) {
+	f, _ := loadExample(t)
+	p, err := planTopology(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addSpares(f)
+	got := map[string]string{}
+	for _, m := range p.machines {
+		if m.spare != nil {
+			got[m.name] = fmt.Sprintf("%s %v %d %d %s", m.zone, m.addr, m.node.HTTPPort, m.node.GRPCPort, m.spare.clusterID)
+		}
+	}
+	want := map[string]string{
+		"eu-spare": "eu 198.18.1.24/24 8080 9091 0x67424cc500a0532b2ca4e63d681a279809170593",
+		"us-spare": "us 198.18.2.24/24 8080 9091 0x1d4dc5501242b509e42d08d9e04f0adef07a9737",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("spares = %v, want %v", got, want)
+	}
+	if len(p.skipped) != 0 {
+		t.Errorf("skipped: %v", p.skipped)
+	}
+	if a := lastAddr(netip.MustParsePrefix("198.18.1.0/24")); a.String() != "198.18.1.255" {
+		t.Errorf("lastAddr = %v", a)
 	}
 }

@@ -12,10 +12,8 @@
 // give the original lab's URLs. Cancelling Up's context tears everything
 // down; Down does it for a lab started by another process.
 //
-// Limitation: keepalived's vrrp_track_process sees every haproxy of the
-// machine (one PID namespace), so killing one host's haproxy does not move
-// its VIP while another host's haproxy runs. Stop the host's agent (or pull
-// its cable) to test VIP failover.
+// Each host's keepalived tracks only its own haproxy (by the path its agent
+// starts it as), so Control.KillHAProxy on one host moves that host's VIPs.
 package lab
 
 import (
@@ -48,6 +46,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
@@ -72,6 +71,7 @@ type lab struct {
 	net   *netns.Lab
 	git   *gitserver.Server
 	hooks *webhooks
+	chain *devchain.Node
 
 	mu       sync.Mutex
 	children []*child
@@ -251,6 +251,12 @@ func (l *lab) run(ctx context.Context) error {
 	for _, s := range l.plan.skipped {
 		l.progress("not simulating node %s", s)
 	}
+	var cp *chainPlan
+	if !o.NoChain {
+		if cp, err = l.prepareChain(ctx, fleet); err != nil {
+			return err
+		}
+	}
 	if err := checkRootRoutes(ctx, l.plan); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -332,6 +338,18 @@ func (l *lab) run(ctx context.Context) error {
 		g.Go(func() error { return l.hooks.Run(gctx) })
 	}
 
+	botMetrics := ""
+	if cp != nil {
+		if botMetrics, err = l.startChain(gctx, cp, fleet, &info); err != nil {
+			return err
+		}
+	}
+	if !o.NoPrometheus {
+		if info.PrometheusURL, err = l.startPrometheus(&info, botMetrics, o.PrometheusPort); err != nil {
+			return err
+		}
+	}
+
 	// Wait until every zone answers through its first VIP.
 	if err := l.waitZones(gctx); err != nil {
 		return err
@@ -375,7 +393,11 @@ func (l *lab) startNodes() error {
 		if m.node == nil {
 			continue
 		}
-		args := []string{"lab", "nodesim", "--zone", m.zone, "--node", m.name,
+		name := m.name
+		if m.spare != nil {
+			name = m.spare.chainName
+		}
+		args := []string{"lab", "nodesim", "--zone", m.zone, "--node", name,
 			"--listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.HTTPPort))}
 		if m.node.GRPCPort != 0 {
 			args = append(args, "--grpc-listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.GRPCPort)))
@@ -397,8 +419,9 @@ func (l *lab) startNodes() error {
 // events connector, which answers only in the initial network namespace
 // (inside a namespace keepalived logs "Failed to set/clear process event
 // listen" and every instance stays in FAULT). haproxy runs in the host's
-// namespace through a wrapper (--haproxy-bin) that execs it with
-// `ip netns exec`; the agent reaches its sockets by path.
+// namespace: the agent starts it there itself (--netns) as
+// STATE/bin/haproxy, a path of its own that keepalived tracks; the agent
+// reaches its sockets by path.
 func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArgs []string) ([]api.Agent, error) {
 	haproxyBin, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -414,11 +437,6 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 		if err := os.MkdirAll(hd, 0o755); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
-		wrapper := filepath.Join(hd, "haproxy")
-		script := fmt.Sprintf("#!/bin/sh\n# haproxy of lab host %s, in its network namespace.\nexec ip netns exec %s %s \"$@\"\n", m.name, ns, haproxyBin)
-		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-			return nil, fmt.Errorf("lab: writing the haproxy wrapper of %s: %w", m.name, err)
-		}
 		// Each agent's API gets its own address on the uplink: no port to
 		// pick, so none to race for.
 		agentAddr, err := agentAddr(len(agents))
@@ -431,7 +449,7 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 		listen := net.JoinHostPort(agentAddr.String(), strconv.Itoa(AgentPort))
 		args := []string{"agent", "--repo", repoURL, "--host", m.name, "--state-dir", filepath.Join(hd, "state"),
 			"--supervise",
-			"--haproxy-bin", wrapper,
+			"--haproxy-bin", haproxyBin,
 			"--haproxy-config", filepath.Join(hd, "haproxy.cfg"),
 			"--master-socket", filepath.Join(hd, "master.sock"),
 			"--haproxy-pid", filepath.Join(hd, "haproxy.pid"),
@@ -461,22 +479,29 @@ func agentAddr(i int) (netip.Addr, error) {
 	return netip.AddrFrom4(b), nil
 }
 
-// start runs one child for machine name, in namespace ns (empty: the root
-// namespace).
+// start runs one ddc-gitops child for machine name, in namespace ns
+// (empty: the root namespace).
 func (l *lab) start(name, ns string, args []string) (*child, error) {
 	kind := "node"
-	if args[0] == "agent" {
-		kind = "agent"
+	switch args[0] {
+	case "agent", "bot":
+		kind = args[0]
 	}
-	logPath := filepath.Join(l.o.StateDir, "logs", name+".log")
-	c, err := startChild(kind+" "+name, ns, logPath, l.o.Exe, l.o.ChildEnv, args, func(c *child) {
+	return l.startExe(kind+" "+name, name, ns, l.o.Exe, args)
+}
+
+// startExe runs exe args as the child called name, serving machine, in
+// namespace ns (empty: the root namespace); its log is logs/MACHINE.log.
+func (l *lab) startExe(name, machine, ns, exe string, args []string) (*child, error) {
+	logPath := filepath.Join(l.o.StateDir, "logs", machine+".log")
+	c, err := startChild(name, ns, logPath, exe, l.o.ChildEnv, args, func(c *child) {
 		l.log.Warn("lab child exited", "child", c.name, "err", c.err, "log", c.logPath)
 		l.progress("warning: %s exited (%v); its log: %s", c.name, c.err, c.logPath)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	c.machine, c.args = name, args
+	c.machine, c.args = machine, args
 	l.mu.Lock()
 	l.children = append(l.children, c)
 	l.mu.Unlock()
@@ -664,6 +689,7 @@ func (l *lab) teardown() error {
 	for err := range errc {
 		errs = append(errs, err)
 	}
+	errs = append(errs, l.closeChain())
 	if l.net != nil {
 		errs = append(errs, l.net.Close())
 	}
@@ -701,11 +727,21 @@ func (l *lab) printInfo(info Info, generated bool) {
 		fmt.Fprintf(w, "    VIPs           %s (reachable from this machine)\n", strings.Join(z.VIPs, ", "))
 	}
 	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s\n", info.GitURL, info.CloneDir)
+	if info.PrometheusURL != "" {
+		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot)\n", info.PrometheusURL)
+	}
 	fmt.Fprintf(w, "  push webhooks    %s (GitHub format, secret in %s)\n", info.WebhookURL, filepath.Join(info.StateDir, "webhook-secret"))
 	if generated {
 		fmt.Fprintf(w, "  API login        %s / %s   (generated; shown only now; set $DDC_GITOPS_ADMIN_PASSWORD to choose it)\n", info.AdminUser, info.AdminPassword)
 	} else {
 		fmt.Fprintf(w, "  API login        %s / (the password from $DDC_GITOPS_ADMIN_PASSWORD)\n", info.AdminUser)
+	}
+	if c := info.Chain; c != nil {
+		fmt.Fprintf(w, "  dev chain        %s, %s (geth --dev, a block a second)\n  NodeRegistry     %s\n  bot              %s/api/v1/blockchain/nodes (proposals: branches bot/node/<pubKey>)\n",
+			c.HTTPURL, c.WSURL, c.Contract, c.BotURL)
+		for _, s := range c.Spares {
+			fmt.Fprintf(w, "  spare node       %s in zone %s at %s, not in the fleet yet\n", s.Name, s.Zone, s.Address)
+		}
 	}
 	if len(info.Zones) == 0 {
 		return
@@ -722,8 +758,27 @@ Try this:
     -H 'Content-Type: application/json' -d '{"name":"dynamic-node-1","address":"%[5]s","weight":100}'
   curl -s '%[6]s;csv' | grep dynamic-node-1
   cd %[7]s && git pull && $EDITOR nodes/... && git commit -am change && git push
-Stop with Ctrl-C (or 'ddc-gitops lab down').
 `, z.LBURL, z.APIURL, info.AdminUser, passwordHint(info.AdminPassword, generated), exampleServer(l.plan, z.Name), z.StatsURL, info.CloneDir)
+	if c := info.Chain; c != nil && len(c.Spares) > 0 {
+		s := c.Spares[0]
+		fmt.Fprintf(w, `Admit a node through the chain (a provider registers it, the cluster manager admits it):
+  ddc-gitops lab node register --zone %[1]s --state-dir %[3]s
+  ddc-gitops lab node admit --zone %[1]s --state-dir %[3]s
+  cd %[4]s && git fetch && git merge origin/bot/node/%[2]s && git push   # review, then merge
+  curl -s '%[5]s;csv' | grep %[6]s
+`, s.Zone, strings.TrimPrefix(s.PubKey, "0x"), info.StateDir, info.CloneDir, zoneStats(info, s.Zone), s.Name)
+	}
+	fmt.Fprintf(w, "Stop with Ctrl-C (or 'ddc-gitops lab down').\n")
+}
+
+// zoneStats is the stats URL of zone.
+func zoneStats(info Info, zone string) string {
+	for _, z := range info.Zones {
+		if z.Name == zone {
+			return z.StatsURL
+		}
+	}
+	return ""
 }
 
 func passwordHint(p string, generated bool) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -106,8 +107,19 @@ func TestUpServesBothZones(t *testing.T) {
 	if len(info.Zones) != 2 || info.Zones[0].Name != "eu" || info.Zones[1].Name != "us" {
 		t.Fatalf("zones = %+v, want eu and us", info.Zones)
 	}
-	if len(info.Children) != 10 {
-		t.Errorf("%d children, want 4 agents and 6 node simulators", len(info.Children))
+	kinds := map[string]int{}
+	for _, c := range info.Children {
+		kinds[strings.Fields(c.Name)[0]]++
+	}
+	wantKinds := map[string]int{"agent": 4, "node": 8, "bot": 1}
+	if _, err := exec.LookPath("prometheus"); err == nil {
+		wantKinds["prometheus"] = 1
+	}
+	if fmt.Sprint(kinds) != fmt.Sprint(wantKinds) {
+		t.Errorf("children by kind %v, want %v (6 nodes and 2 spares)", kinds, wantKinds)
+	}
+	if info.Chain == nil || len(info.Chain.Spares) != 2 || info.Chain.Contract == "" {
+		t.Errorf("chain = %+v, want a contract and 2 spares", info.Chain)
 	}
 
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -141,6 +153,53 @@ func TestUpServesBothZones(t *testing.T) {
 		}
 	}
 
+	// The bot read the registry (the fleet's 6 nodes, seeded) and serves it.
+	if info.Chain != nil {
+		waitFor(t, 30*time.Second, "the bot lists the registry", func() error {
+			var r struct {
+				Nodes   []map[string]any `json:"nodes"`
+				GitOnly []map[string]any `json:"gitOnly"`
+			}
+			if err := getJSON(client, info.Chain.BotURL+"/api/v1/blockchain/nodes", &r); err != nil {
+				return err
+			}
+			nodes := r.Nodes
+			if len(r.GitOnly) != 0 {
+				return fmt.Errorf("nodes in git but not on the chain: %v", r.GitOnly)
+			}
+			if len(nodes) != 6 {
+				return fmt.Errorf("%d nodes, want the fleet's 6", len(nodes))
+			}
+			return nil
+		})
+	}
+	// Prometheus, when installed, scrapes every target.
+	if info.PrometheusURL != "" {
+		waitFor(t, 60*time.Second, "prometheus scrapes every target", func() error {
+			var r struct {
+				Data struct {
+					ActiveTargets []struct {
+						ScrapeURL string `json:"scrapeUrl"`
+						Health    string `json:"health"`
+						LastError string `json:"lastError"`
+					} `json:"activeTargets"`
+				} `json:"data"`
+			}
+			if err := getJSON(client, info.PrometheusURL+"/api/v1/targets", &r); err != nil {
+				return err
+			}
+			// 4 agents, 2 APIs, 4 HAProxy exporters, the bot.
+			if n := len(r.Data.ActiveTargets); n != 11 {
+				return fmt.Errorf("%d targets, want 11", n)
+			}
+			for _, tg := range r.Data.ActiveTargets {
+				if tg.Health != "up" {
+					return fmt.Errorf("%s: %s %s", tg.ScrapeURL, tg.Health, tg.LastError)
+				}
+			}
+			return nil
+		})
+	}
 	if len(info.Agents) != 4 || info.SyncToken == "" || info.Control == nil {
 		t.Errorf("agents %+v, sync token set %v, control %v: want 4 agents, a token and a control", info.Agents, info.SyncToken != "", info.Control)
 	}

@@ -14,6 +14,11 @@ const (
 	// LabMaxconn is the haproxy.maxconn the lab seeds when the file
 	// descriptor limit cannot be raised to what the fleet's maxconn needs.
 	LabMaxconn = 4096
+	// DefaultPrometheusPort is the original lab's Prometheus port.
+	DefaultPrometheusPort = 9090
+	// DefaultChainHTTPPort and DefaultChainWSPort are geth's usual
+	// JSON-RPC ports.
+	DefaultChainHTTPPort, DefaultChainWSPort = 8545, 8546
 	// AgentPort is the port of every agent's HTTP API (/v1/sync), on the
 	// agent's own address on the root namespace's uplink (198.19.255.10+i).
 	AgentPort = 9100
@@ -66,6 +71,24 @@ type Options struct {
 	Ports map[string]ZonePorts
 	// GitPort is the git server's port (0: a free one).
 	GitPort int
+	// NoChain leaves out the dev chain (geth --dev with the NodeRegistry),
+	// the spare nodes and the bot.
+	NoChain bool
+	// ChainHTTPPort and ChainWSPort are the dev chain's JSON-RPC ports
+	// (0: free ones; DefaultChainHTTPPort and DefaultChainWSPort are
+	// geth's usual ones).
+	ChainHTTPPort, ChainWSPort int
+	// GethCacheDir is where the geth binary is built and kept between runs
+	// (default devchain.DefaultCacheDir()).
+	GethCacheDir string
+	// BotConfirmations is the depth the lab's bot acts at (default 2; the
+	// dev chain makes a block every second).
+	BotConfirmations uint64
+	// NoPrometheus leaves Prometheus out even when it is installed;
+	// PrometheusPort is its port (0: a free one; DefaultPrometheusPort is
+	// the original lab's).
+	NoPrometheus   bool
+	PrometheusPort int
 	// AdminPassword is the API's admin password (default
 	// $DDC_GITOPS_ADMIN_PASSWORD, else a random one printed once).
 	AdminPassword string
@@ -105,6 +128,10 @@ type Info struct {
 	Agents []AgentInfo
 	// SyncToken authenticates POST /v1/sync on the agents.
 	SyncToken string
+	// PrometheusURL is the lab's Prometheus (empty: not installed or off).
+	PrometheusURL string
+	// Chain is the dev chain (nil without one).
+	Chain *ChainInfo
 	// WebhookURL is the API's GitHub webhook receiver that the git server
 	// delivers every push to (signed with STATE-DIR/webhook-secret); the
 	// receiver asks every agent to sync.
@@ -112,6 +139,27 @@ type Info struct {
 	// Control acts on the running lab (stop, start or kill a child, reach
 	// the git server) until Up returns.
 	Control *Control
+}
+
+// ChainInfo is the lab's dev chain and bot.
+type ChainInfo struct {
+	// HTTPURL and WSURL are geth's JSON-RPC endpoints.
+	HTTPURL, WSURL string
+	// Contract is the NodeRegistry's address.
+	Contract string
+	// InfoFile holds what `ddc-gitops lab node` needs (keys, spares).
+	InfoFile string
+	// BotURL serves the bot's /metrics and /api/v1/blockchain/nodes.
+	BotURL string
+	// Spares are the node simulators outside the fleet, one per zone,
+	// waiting to be registered and admitted.
+	Spares []SpareInfo
+}
+
+// SpareInfo is a spare node: Name is the name the bot gives its node file
+// (node-<12 hex digits of PubKey>), Machine its namespace's machine name.
+type SpareInfo struct {
+	Zone, Machine, Name, PubKey, Address string
 }
 
 // AgentInfo is the agent of one HAProxy host.

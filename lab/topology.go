@@ -43,6 +43,16 @@ type machine struct {
 	addr              netip.Prefix
 	node              *desired.Node // nil for an HAProxy host
 	host              *desired.Host // nil for a node
+	// spare is set for a node that is not in the fleet: a DDC node the lab
+	// runs so that it can be registered on the chain and admitted (its
+	// node's Name is the machine's; the simulator reports spare.chainName).
+	spare *spare
+}
+
+// spare is a node the lab runs outside the fleet, waiting for admission.
+type spare struct {
+	clusterID string
+	chainName string // the name the bot gives it (set once its key is made)
 }
 
 // plan is the lab's topology, derived from the fleet.
@@ -116,6 +126,60 @@ func planTopology(f *desired.Fleet) (*plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// addSpares plans one spare node per zone that has nodes with a cluster id:
+// a namespace <zone>-spare at the first free address after the zone's
+// nodes, with the ports of the zone's first node.
+func (p *plan) addSpares(f *desired.Fleet) {
+	used := map[netip.Addr]bool{}
+	for _, z := range p.zones {
+		used[z.router] = true
+	}
+	for _, m := range p.machines {
+		used[m.addr.Addr()] = true
+	}
+	for _, z := range p.zones {
+		var first *desired.Node
+		var last netip.Addr
+		for _, m := range p.machines {
+			if m.node == nil || m.zone != z.zone.Name || m.node.ClusterID == "" {
+				continue
+			}
+			if first == nil {
+				first = m.node
+			}
+			if a := m.addr.Addr(); !last.IsValid() || last.Less(a) {
+				last = a
+			}
+		}
+		if first == nil {
+			p.skipped = append(p.skipped, fmt.Sprintf("%s-spare: zone %s has no node with a clusterId to copy", z.zone.Name, z.zone.Name))
+			continue
+		}
+		a := last.Next()
+		for z.cidr.Contains(a) && used[a] {
+			a = a.Next()
+		}
+		if !z.cidr.Contains(a) || a == lastAddr(z.cidr) {
+			p.skipped = append(p.skipped, fmt.Sprintf("%s-spare: no free address in %v", z.zone.Name, z.cidr))
+			continue
+		}
+		used[a] = true
+		name := z.zone.Name + "-spare"
+		n := &desired.Node{Name: name, Zone: z.zone.Name, Host: a.String(), HTTPPort: first.HTTPPort, GRPCPort: first.GRPCPort,
+			P2PPort: first.P2PPort, ClusterID: first.ClusterID}
+		p.machines = append(p.machines, machine{name: name, zone: z.zone.Name, iface: "eth0",
+			addr: netip.PrefixFrom(a, z.cidr.Bits()), node: n, spare: &spare{clusterID: first.ClusterID}})
+	}
+}
+
+// lastAddr is the last address of cidr (its broadcast address).
+func lastAddr(cidr netip.Prefix) netip.Addr {
+	b := cidr.Masked().Addr().As4()
+	host := uint32(1)<<(32-cidr.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
 // freeAddr returns the first or last host address of cidr not in used.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/examples"
 	"github.com/ddc-gitops/ddc-gitops/lab"
+	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
 )
 
@@ -37,12 +38,16 @@ func newLabCmd() *cobra.Command {
 server seeded with the example fleet (or --fleet DIR) and a working clone, the
 EU and US zones with two HAProxy hosts each in network namespaces (198.18.1.0/24
 and 198.18.2.0/24), keepalived with two VIPs per zone, one agent per host, three
-DDC node simulators per zone, and one API per zone. It forwards the original
-URLs from this machine (EU load balancer :80, US :8086, stats :8404/:8406, APIs
-:9080/:9081), prints them with the admin password, and tears everything down on
-Ctrl-C. 'ddc-gitops lab down' cleans up a lab that crashed.
+DDC node simulators per zone, and one API per zone that receives the git
+server's push webhooks. It runs a dev chain (geth --dev, built once from the
+go-ethereum version this program uses and cached) with the NodeRegistry, the
+node-admission bot in no-GitHub mode, one spare node simulator per zone to
+admit with 'ddc-gitops lab node', and Prometheus when it is installed. It
+forwards the original URLs from this machine (EU load balancer :80, US :8086,
+stats :8404/:8406, APIs :9080/:9081, Prometheus :9090, chain :8545/:8546),
+prints them with the admin password, and tears everything down on Ctrl-C.
+'ddc-gitops lab down' cleans up a lab that crashed.
 
-Not yet in the lab: the dev chain and the node-admission bot, Prometheus.
 Needs root (network namespaces).`,
 		Args: argsRange(0, 0),
 		RunE: up,
@@ -53,6 +58,12 @@ Needs root (network namespaces).`,
 	fl.StringVar(&fleetDir, "fleet", "", "fleet directory to seed the repository with (default: the embedded examples/fleet)")
 	fl.StringVar(&o.ListenHost, "listen-host", "127.0.0.1", "address of the forwards, APIs and git server")
 	fl.IntVar(&o.GitPort, "git-port", 0, "git server port (0: a free one)")
+	fl.BoolVar(&o.NoChain, "no-chain", false, "no dev chain, spare nodes or bot (no geth build)")
+	fl.IntVar(&o.ChainHTTPPort, "chain-http-port", lab.DefaultChainHTTPPort, "dev chain JSON-RPC over HTTP (0: a free port)")
+	fl.IntVar(&o.ChainWSPort, "chain-ws-port", lab.DefaultChainWSPort, "dev chain JSON-RPC over WebSocket (0: a free port)")
+	fl.StringVar(&o.GethCacheDir, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops; $DDC_GITOPS_GETH names a binary instead)")
+	fl.BoolVar(&o.NoPrometheus, "no-prometheus", false, "no Prometheus even when installed")
+	fl.IntVar(&o.PrometheusPort, "prometheus-port", lab.DefaultPrometheusPort, "Prometheus (0: a free port)")
 	fl.IntVar(&eu.LB, "eu-port", eu.LB, "EU load balancer (0: a free port)")
 	fl.IntVar(&us.LB, "us-port", us.LB, "US load balancer (0: a free port)")
 	fl.IntVar(&eu.Stats, "eu-stats-port", eu.Stats, "EU stats page")
@@ -91,6 +102,32 @@ Needs root (network namespaces).`,
 	simCmd.Flags().StringVar(&sim.HTTPAddr, "listen", "", "HTTP listen address (HTTP/1.1 and h2c)")
 	simCmd.Flags().StringVar(&sim.GRPCAddr, "grpc-listen", "", "gRPC listen address (h2c)")
 
-	cmd.AddCommand(down, simCmd)
+	var gethCache string
+	gethCmd := &cobra.Command{
+		Use:   "geth",
+		Short: "Find or build (go install, once) the geth the lab's dev chain runs, and print its path",
+		Args:  argsRange(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := gethCache
+			if dir == "" {
+				var err error
+				if dir, err = devchain.DefaultCacheDir(); err != nil {
+					return err
+				}
+			}
+			errOut := cmd.ErrOrStderr()
+			path, err := devchain.Geth(cmd.Context(), dir, func(format string, args ...any) {
+				fmt.Fprintf(errOut, "lab: "+format+"\n", args...)
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), path)
+			return nil
+		},
+	}
+	gethCmd.Flags().StringVar(&gethCache, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops)")
+
+	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd())
 	return cmd
 }
