@@ -44,6 +44,13 @@ func TestNodeAdmission(t *testing.T) {
 	admitted := time.Since(start)
 	e.waitFor(60*time.Second, "the bot's proposal branch "+branch, func() error { return e.hasBranch(branch) })
 	proposed := time.Since(start)
+	// The bot proposes this admission and nothing else (the fleet's own
+	// nodes are on the chain: no removal of them is proposed).
+	if out, err := e.git("ls-remote", "--heads", "origin", "bot/*"); err != nil {
+		t.Fatal(err)
+	} else if lines := strings.Split(out, "\n"); len(lines) != 1 {
+		t.Errorf("the bot's branches:\n%s\nwant only %s", out, branch)
+	}
 	t.Logf("register+admit mined in %v; branch %s after %v", admitted.Round(time.Millisecond), branch, proposed.Round(time.Millisecond))
 	bench(t, "node_admission", "admit_tx_ms", admitted.Milliseconds(), "proposal_ms", proposed.Milliseconds())
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/ethclient"
+
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 )
@@ -97,12 +99,23 @@ func (l *lab) startChain(ctx context.Context, cp *chainPlan, f *desired.Fleet, i
 	if err != nil {
 		return "", fmt.Errorf("lab: deploying the NodeRegistry: %w", err)
 	}
-	if _, err := devchain.Seed(ctx, ci, devchain.FleetRecords(f)); err != nil {
+	txs, err := devchain.Seed(ctx, ci, devchain.FleetRecords(f))
+	if err != nil {
 		return "", fmt.Errorf("lab: registering the fleet's nodes on the chain: %w", err)
 	}
 	conf := l.o.BotConfirmations
 	if conf == 0 {
 		conf = defaultBotConfirmations
+	}
+	// The bot's first full sync reads the registry at its confirmation
+	// depth: before the seed is that deep, the fleet's nodes are missing
+	// there and it would propose removing every one of them.
+	seeded := ci.DeployBlock
+	for _, tx := range txs {
+		seeded = max(seeded, tx.Block)
+	}
+	if err := waitBlock(ctx, ci.HTTPURL, seeded+conf, 30*time.Second); err != nil {
+		return "", fmt.Errorf("lab: waiting for the registered nodes to be %d blocks deep: %w", conf, err)
 	}
 	ci.Confirmations, ci.BlockPeriodSeconds, ci.Spares = conf, uint64(node.Period/time.Second), cp.spares
 	infoFile := filepath.Join(l.o.StateDir, filepath.FromSlash(devchain.InfoFile))
@@ -135,6 +148,30 @@ func (l *lab) startChain(ctx context.Context, cp *chainPlan, f *desired.Fleet, i
 	info.Chain = ch
 	l.progress("bot started (no-GitHub mode: proposals are branches bot/node/<pubKey> in the fleet repository)")
 	return botAddr, nil
+}
+
+// waitBlock waits until the chain at rpcURL has block number n.
+func waitBlock(ctx context.Context, rpcURL string, n uint64, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := ethclient.DialContext(ctx, rpcURL)
+	if err != nil {
+		return fmt.Errorf("dialing %s: %w", rpcURL, err)
+	}
+	defer c.Close()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		head, err := c.BlockNumber(ctx)
+		if err == nil && head >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("block %d not reached (head %d, last error %v): %w", n, head, err, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }
 
 // closeChain stops geth.
