@@ -289,6 +289,15 @@ func (l *lab) run(ctx context.Context) error {
 	if out, err := exec.CommandContext(ctx, "git", "clone", "--quiet", l.git.URL(), cloneDir).CombinedOutput(); err != nil {
 		return fmt.Errorf("lab: cloning %s for you: %w: %s", l.git.URL(), err, bytes.TrimSpace(out))
 	}
+	// When git has no identity configured (a fresh machine), the clone gets
+	// one, so that the walkthrough's commits and merges work.
+	if out, err := exec.CommandContext(ctx, "git", "-C", cloneDir, "config", "user.name").Output(); err != nil || len(bytes.TrimSpace(out)) == 0 {
+		for _, kv := range [][2]string{{"user.name", "lab operator"}, {"user.email", "operator@lab.invalid"}} {
+			if out, err := exec.CommandContext(ctx, "git", "-C", cloneDir, "config", kv[0], kv[1]).CombinedOutput(); err != nil {
+				return fmt.Errorf("lab: setting %s in the clone: %w: %s", kv[0], err, bytes.TrimSpace(out))
+			}
+		}
+	}
 	l.progress("fleet repository %s seeded (working clone %s)", l.git.URL(), cloneDir)
 
 	// The network.
@@ -761,14 +770,15 @@ Try this:
 `, z.LBURL, z.APIURL, info.AdminUser, passwordHint(info.AdminPassword, generated), exampleServer(l.plan, z.Name), z.StatsURL, info.CloneDir)
 	if c := info.Chain; c != nil && len(c.Spares) > 0 {
 		s := c.Spares[0]
-		fmt.Fprintf(w, `Admit a node through the chain (a provider registers it, the cluster manager admits it):
+		fmt.Fprintf(w, `
+Admit a node through the chain (a provider registers it, the cluster manager admits it):
   ddc-gitops lab node register --zone %[1]s --state-dir %[3]s
   ddc-gitops lab node admit --zone %[1]s --state-dir %[3]s
   cd %[4]s && git fetch && git merge origin/bot/node/%[2]s && git push   # review, then merge
   curl -s '%[5]s;csv' | grep %[6]s
 `, s.Zone, strings.TrimPrefix(s.PubKey, "0x"), info.StateDir, info.CloneDir, zoneStats(info, s.Zone), s.Name)
 	}
-	fmt.Fprintf(w, "Stop with Ctrl-C (or 'ddc-gitops lab down').\n")
+	fmt.Fprintf(w, "\nStop with Ctrl-C (or 'ddc-gitops lab down').\n")
 }
 
 // zoneStats is the stats URL of zone.
