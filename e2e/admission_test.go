@@ -114,19 +114,6 @@ func (e *env) labNode(args ...string) {
 	e.t.Logf("lab node %s:\n%s", strings.Join(args, " "), strings.TrimSpace(string(out)))
 }
 
-// git runs the git client in the lab's working clone.
-func (e *env) git(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = e.info.CloneDir
-	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_AUTHOR_NAME=reviewer", "GIT_AUTHOR_EMAIL=reviewer@example.org",
-		"GIT_COMMITTER_NAME=reviewer", "GIT_COMMITTER_EMAIL=reviewer@example.org")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
-
 // hasBranch reports (nil) whether the lab's repository has branch.
 func (e *env) hasBranch(branch string) error {
 	out, err := e.git("ls-remote", "--heads", "origin", branch)

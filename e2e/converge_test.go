@@ -7,13 +7,11 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -104,22 +102,17 @@ func TestPushConverges(t *testing.T) {
 // the push. It returns the pushed commit.
 func (e *env) gitPush(files map[string][]byte, msg string, start *time.Time) string {
 	e.t.Helper()
-	dir := e.info.CloneDir
 	run := func(args ...string) string {
 		e.t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.org",
-			"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.org")
-		out, err := cmd.CombinedOutput()
+		out, err := e.git(args...)
 		if err != nil {
-			e.t.Fatalf("git %s: %v: %s", strings.Join(args, " "), err, out)
+			e.t.Fatal(err)
 		}
-		return strings.TrimSpace(string(out))
+		return out
 	}
 	run("pull", "-q", "--ff-only")
 	for p, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(e.info.CloneDir, filepath.FromSlash(p)), b, 0o644); err != nil {
 			e.t.Fatal(err)
 		}
 	}

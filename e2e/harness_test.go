@@ -477,3 +477,16 @@ func bench(t *testing.T, name string, kv ...any) {
 		}
 	}
 }
+
+// git runs the git client in the lab's working clone.
+func (e *env) git(args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = e.info.CloneDir
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@example.org",
+		"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@example.org")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

@@ -70,7 +70,7 @@ type lab struct {
 
 	net   *netns.Lab
 	git   *gitserver.Server
-	hooks *webhooks
+	hooks *pushHooks
 	chain *devchain.Node
 
 	mu       sync.Mutex

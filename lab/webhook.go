@@ -3,9 +3,6 @@ package lab
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,16 +18,17 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/webhooks"
 )
 
 // maxPushCommits is how many commits GitHub lists in a push payload.
 const maxPushCommits = 20
 
-// webhooks delivers the lab git server's pushes as GitHub push webhooks,
+// pushHooks delivers the lab git server's pushes as GitHub push webhooks,
 // the way GitHub would: one signed POST (X-Hub-Signature-256) per ref
 // update, asynchronously and in push order, to the API's receiver, which
 // asks every agent to sync.
-type webhooks struct {
+type pushHooks struct {
 	url, secret string
 	repoPath    string // the bare repository, read for the commit lists
 	repoURL     string
@@ -42,15 +40,15 @@ type webhooks struct {
 }
 
 // newWebhooks returns a sender; url, repoPath and repoURL are set before Run.
-func newWebhooks(secret string, log *slog.Logger) *webhooks {
-	return &webhooks{secret: secret, log: log.With("component", "webhook-sender"),
+func newWebhooks(secret string, log *slog.Logger) *pushHooks {
+	return &pushHooks{secret: secret, log: log.With("component", "webhook-sender"),
 		client: &http.Client{Timeout: 10 * time.Second}, queue: make(chan gitserver.RefUpdate, 256)}
 }
 
 // push queues one ref update; it is gitserver.Options.OnPush. A full queue
 // drops the delivery (the agents' polling catches up), as a forge would
 // after its retries.
-func (w *webhooks) push(u gitserver.RefUpdate) {
+func (w *pushHooks) push(u gitserver.RefUpdate) {
 	if w.off.Load() {
 		w.log.Debug("webhooks off; push not delivered", "ref", u.Ref, "after", u.After)
 		return
@@ -63,7 +61,7 @@ func (w *webhooks) push(u gitserver.RefUpdate) {
 }
 
 // Run delivers queued updates until ctx is done.
-func (w *webhooks) Run(ctx context.Context) error {
+func (w *pushHooks) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -79,14 +77,12 @@ func (w *webhooks) Run(ctx context.Context) error {
 
 // deliver POSTs one push event, retrying twice on a transport error or a
 // 5xx answer.
-func (w *webhooks) deliver(ctx context.Context, u gitserver.RefUpdate, delivery string) error {
+func (w *pushHooks) deliver(ctx context.Context, u gitserver.RefUpdate, delivery string) error {
 	body, err := json.Marshal(w.event(u))
 	if err != nil {
 		return fmt.Errorf("encoding the push event: %w", err)
 	}
-	mac := hmac.New(sha256.New, []byte(w.secret))
-	mac.Write(body)
-	sig := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	sig := webhooks.Sign([]byte(w.secret), body) // GitHub's X-Hub-Signature-256 has the same form
 	var last error
 	for attempt := range 3 {
 		if attempt > 0 {
@@ -129,7 +125,7 @@ func (w *webhooks) deliver(ctx context.Context, u gitserver.RefUpdate, delivery 
 // (zeros for a created or deleted ref), the repository, and up to 20
 // commits with the files each added, modified and removed (what a
 // receiver's path filter reads).
-func (w *webhooks) event(u gitserver.RefUpdate) *github.PushEvent {
+func (w *pushHooks) event(u gitserver.RefUpdate) *github.PushEvent {
 	zero := strings.Repeat("0", 40)
 	e := &github.PushEvent{
 		Ref:     github.String(u.Ref),
@@ -160,7 +156,7 @@ func (w *webhooks) event(u gitserver.RefUpdate) *github.PushEvent {
 // commits lists the commits reachable from after and not from before,
 // oldest first (at most maxPushCommits, the newest), and whether before is
 // not an ancestor of after (a forced push).
-func (w *webhooks) commits(before, after string) ([]*github.HeadCommit, bool, error) {
+func (w *pushHooks) commits(before, after string) ([]*github.HeadCommit, bool, error) {
 	r, err := git.PlainOpen(w.repoPath)
 	if err != nil {
 		return nil, false, err
