@@ -185,7 +185,9 @@ type ZoneInfo struct {
 
 // ChildInfo is one child process.
 type ChildInfo struct {
-	// Name is "agent HOST" or "node NODE"; Machine is HOST or NODE.
+	// Name is "agent HOST", "node NODE" (a spare's NODE is ZONE-spare),
+	// "bot bot" or "prometheus"; Machine is HOST, NODE, "bot" or
+	// "prometheus". The dev chain's geth is not a child (Info.Chain).
 	Name, Machine, Netns string
 	PID                  int
 	Log                  string
