@@ -47,11 +47,16 @@ type loader struct{ yamlOnly bool }
 
 func (l loader) load(fsys fs.FS) (*Fleet, error) {
 	f, errs, b := l.decode(fsys)
+	if len(errs) > MaxErrors {
+		// Enough to fix first: validating the rest would only add more.
+		return f, capErrors(errs, MaxErrors, "")
+	}
 	if f != nil {
 		errs = append(errs, dropNulls(f)...)
 		SetDefaults(f)
 		errs = append(errs, validate(f, b)...)
 	}
+	errs = capErrors(errs, MaxErrors, "")
 	if err := errs.Err(); err != nil {
 		return f, err
 	}
@@ -292,13 +297,20 @@ func DecodeBytes(file string, data []byte, kind string, out any, src *Source, er
 // tree yaml.v3 would, or by yaml.v3 when it declines (fastyaml.go). Each
 // path reports exactly what yaml.v3 alone would (FuzzLoadFile checks it).
 func (l loader) decodeBytes(file string, data []byte, kind string, out any) fileResult {
-	text := string(data)
-	if !l.yamlOnly {
-		if r, ok := decodeFlatFile(file, text, kind, out); ok {
-			return r
-		}
+	if len(data) > MaxFileBytes {
+		return fileResult{errs: Errors{sizeError(file, len(data))}}
 	}
-	return l.decodeTree(file, data, text, kind, out)
+	text := string(data)
+	var r fileResult
+	ok := false
+	if !l.yamlOnly {
+		r, ok = decodeFlatFile(file, text, kind, out)
+	}
+	if !ok {
+		r = l.decodeTree(file, data, text, kind, out)
+	}
+	r.errs = capErrors(r.errs, MaxFileErrors, file)
+	return r
 }
 
 // decodeTree is decodeBytes through a node tree, built by fastParse or,
@@ -324,6 +336,12 @@ func (l loader) decodeTree(file string, data []byte, text, kind string, out any)
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		r.errs = append(r.errs, Error{File: file, Line: 1, Col: 1, Msg: "file is empty"})
+		return r
+	}
+	// Bound what anything may cost to walk this tree (aliases expanded)
+	// before anything walks it.
+	if e := shapeError(file, root); e != nil {
+		r.errs = append(r.errs, *e)
 		return r
 	}
 	doc := root.Content[0]
@@ -513,6 +531,10 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 				first = earlierKey(n.Content, i)
 			}
 			if first != nil {
+				if len(*errs) > MaxFileErrors {
+					dups = append(dups, i)
+					continue
+				}
 				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
 					Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", k.Value, first.Line)})
 				dups = append(dups, i)
@@ -520,6 +542,9 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
+				if len(*errs) > MaxFileErrors {
+					continue // capErrors says the rest were left out
+				}
 				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
 					Msg: fmt.Sprintf("unknown field %q%s", k.Value, suggest(k.Value, fields))})
 				continue // dropped before decoding
