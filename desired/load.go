@@ -81,6 +81,9 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	f := &Fleet{}
 	if !l.decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
 		if _, err := fs.Stat(fsys, FleetFile); err != nil {
+			if _, link := danglingLink(fsys, FleetFile); link {
+				return nil, errs, b // decodeFile said where the link leads
+			}
 			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"}), b
 		}
 		b.fleet = true
@@ -194,7 +197,7 @@ func isYAML(name string) bool {
 // checks its kind. It reports every problem it finds and returns whether out
 // is usable.
 func (l loader) decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Errors) bool {
-	data, err := fs.ReadFile(fsys, file)
+	data, err := readFile(fsys, file)
 	return l.decodeRead(file, data, err, kind, out).merge(file, src, errs)
 }
 
@@ -209,7 +212,7 @@ func (l loader) decodeFiles(fsys fs.FS, files []string, kind string, out func(i 
 	workers := min(runtime.GOMAXPROCS(0), len(files)/minFilesPerWorker)
 	if workers < 2 {
 		for i, file := range files {
-			data, err := fs.ReadFile(fsys, file)
+			data, err := readFile(fsys, file)
 			results[i] = l.decodeRead(file, data, err, kind, out(i))
 		}
 		return results
@@ -229,7 +232,7 @@ func (l loader) decodeFiles(fsys fs.FS, files []string, kind string, out func(i 
 		})
 	}
 	for i, file := range files {
-		data, err := fs.ReadFile(fsys, file)
+		data, err := readFile(fsys, file)
 		jobs <- job{i, data, err}
 	}
 	close(jobs)
@@ -280,6 +283,33 @@ func (l loader) decodeRead(file string, data []byte, err error, kind string, out
 		return r
 	}
 	return l.decodeBytes(file, data, kind, out)
+}
+
+// readFile is fs.ReadFile, but a symbolic link that leads nowhere inside
+// the tree is an error that says so, not a missing file.
+func readFile(fsys fs.FS, file string) ([]byte, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		if e, ok := danglingLink(fsys, file); ok {
+			return nil, errors.New(e.Msg)
+		}
+	}
+	return data, err
+}
+
+// danglingLink reports whether file is a symbolic link that does not lead
+// to a file inside the tree, and the error that says so. A fleet is read
+// as git holds it (a working directory through gittree.FromDir): a link is
+// followed only to a relative target inside the tree.
+func danglingLink(fsys fs.FS, file string) (Error, bool) {
+	target, err := fs.ReadLink(fsys, file)
+	if err != nil {
+		return Error{}, false
+	}
+	if _, err := fs.Stat(fsys, file); err == nil {
+		return Error{}, false
+	}
+	return Error{File: file, Msg: fmt.Sprintf("symbolic link to %q does not lead to a file inside the fleet tree (links are followed only to relative targets inside it, as in git)", target)}, true
 }
 
 // DecodeBytes strictly decodes data (the contents of file) into out, a
