@@ -11,14 +11,19 @@
 package webhooks
 
 import (
+	"bytes"
 	"container/list"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,9 +43,22 @@ func (f NotifierFunc) SyncAll(ctx context.Context, reason string) error { return
 
 // Defaults for Options.
 const (
-	DefaultTimeout   = 30 * time.Second
-	DefaultMaxBody   = 25 << 20 // GitHub caps payloads at 25 MB
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBody bounds a payload. GitHub allows up to 25 MB, but a
+	// push payload lists at most 20 commits and is far smaller; a larger
+	// one is refused (413) and the agents' poll picks the change up.
+	DefaultMaxBody   = 5 << 20
 	DefaultDedupSize = 4096
+	// MaxUnverified is how many bodies whose signature is not checked yet
+	// are read at once (per receiver); more wait up to UnverifiedWait and
+	// are then refused with 503. With DefaultMaxBody this bounds what
+	// unsigned traffic can make a receiver hold to about 40 MiB, whatever
+	// its size and concurrency.
+	MaxUnverified  = 4
+	UnverifiedWait = 2 * time.Second
+	// ReadTimeout bounds how long reading one body may take, so a slow
+	// sender cannot keep an unverified slot.
+	ReadTimeout = 10 * time.Second
 )
 
 // common holds what both receivers share: the notifier, the background
@@ -51,6 +69,9 @@ type common struct {
 	maxBody  int64
 	log      *slog.Logger
 	dedup    *lru
+	// unverified holds a token per body being read whose signature is
+	// not checked yet.
+	unverified chan struct{}
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -78,7 +99,8 @@ func newCommon(n Notifier, timeout time.Duration, maxBody int64, dedup int, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup), ctx: ctx, cancel: cancel}, nil
+	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup),
+		unverified: make(chan struct{}, MaxUnverified), ctx: ctx, cancel: cancel}, nil
 }
 
 // Close cancels running fan-outs and waits for them to return.
@@ -131,9 +153,40 @@ func (c *common) fanout(reason string) {
 	}
 }
 
-// readBody reads the request body up to the limit.
-func (c *common) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.maxBody))
+// readSigned reads the body of a delivery signed with "sha256=" +
+// hex(HMAC-SHA256(secret, body)) in header, and returns it only when the
+// signature matches. It costs a sender without the secret as little as it
+// can: a missing or malformed signature is refused before the body is
+// read, a declared length over the limit too; at most MaxUnverified bodies
+// are read at once, each within ReadTimeout, and the HMAC is computed while
+// reading.
+func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
+	sig, ok := strings.CutPrefix(r.Header.Get(header), "sha256=")
+	want, err := hex.DecodeString(sig)
+	if !ok || err != nil || len(want) != sha256.Size {
+		return nil, http.StatusUnauthorized, fmt.Errorf("missing or malformed %s header (want sha256=<64 hex digits>)", header)
+	}
+	if r.ContentLength > c.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload of %d bytes is larger than %d bytes", r.ContentLength, c.maxBody)
+	}
+	wait := time.NewTimer(UnverifiedWait)
+	defer wait.Stop()
+	select {
+	case c.unverified <- struct{}{}:
+		defer func() { <-c.unverified }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		return nil, http.StatusServiceUnavailable, fmt.Errorf("too many deliveries being verified at once (%d)", MaxUnverified)
+	case <-r.Context().Done():
+		return nil, http.StatusServiceUnavailable, r.Context().Err()
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(ReadTimeout))
+	m := hmac.New(sha256.New, secret)
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err = buf.ReadFrom(io.TeeReader(http.MaxBytesReader(w, r.Body, c.maxBody), m))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", mbe.Limit)
@@ -141,7 +194,10 @@ func (c *common) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, 
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("reading payload: %w", err)
 	}
-	return b, 0, nil
+	if !hmac.Equal(want, m.Sum(nil)) {
+		return nil, http.StatusUnauthorized, errors.New("signature check failed")
+	}
+	return buf.Bytes(), 0, nil
 }
 
 // Reply is the JSON body of every webhook response.

@@ -135,9 +135,13 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if err != nil {
 		return err
 	}
-	secret, err := readSecret(f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
+	secret, err := readSharedSecret("jwt-secret-file", f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
 	if err != nil {
 		return err
+	}
+	warnExposure(log, "the API", f.listen, f.tlsCert != "")
+	if f.tokenTTL > maxTokenTTL {
+		log.Warn("--token-ttl is longer than a day: a leaked token stays valid that long (tokens cannot be revoked)", "tokenTTL", f.tokenTTL)
 	}
 	cfg := api.Config{
 		Listen: f.listen, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Version: Version,
@@ -158,16 +162,16 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	}
-	if cfg.AgentToken, err = readSecret(f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+	if cfg.AgentToken, err = readSharedSecret("agent-token-file", f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
 		return err
 	}
 	if f.ghSecretFile != "" {
-		if cfg.GitHubWebhookSecret, err = readSecret(f.ghSecretFile, ""); err != nil {
+		if cfg.GitHubWebhookSecret, err = readSharedSecret("webhook-github-secret-file", f.ghSecretFile, ""); err != nil {
 			return err
 		}
 	}
 	if f.genericSecretFile != "" {
-		if cfg.GenericWebhookSecret, err = readSecret(f.genericSecretFile, ""); err != nil {
+		if cfg.GenericWebhookSecret, err = readSharedSecret("webhook-generic-secret-file", f.genericSecretFile, ""); err != nil {
 			return err
 		}
 	}
