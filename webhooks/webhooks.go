@@ -69,9 +69,10 @@ type common struct {
 	maxBody  int64
 	log      *slog.Logger
 	dedup    *lru
-	// unverified holds a token per body being read whose signature is
-	// not checked yet.
-	unverified chan struct{}
+	// unverified holds the buffers bodies whose signature is not checked
+	// yet are read into: MaxUnverified of them, allocated on first use and
+	// reused, so unsigned traffic makes no garbage either.
+	unverified chan *[]byte
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -100,7 +101,7 @@ func newCommon(n Notifier, timeout time.Duration, maxBody int64, dedup int, log 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup),
-		unverified: make(chan struct{}, MaxUnverified), ctx: ctx, cancel: cancel}, nil
+		unverified: newBuffers(MaxUnverified), ctx: ctx, cancel: cancel}, nil
 }
 
 // Close cancels running fan-outs and waits for them to return.
@@ -158,8 +159,8 @@ func (c *common) fanout(reason string) {
 // signature matches. It costs a sender without the secret as little as it
 // can: a missing or malformed signature is refused before the body is
 // read, a declared length over the limit too; at most MaxUnverified bodies
-// are read at once, each within ReadTimeout, and the HMAC is computed while
-// reading.
+// are read at once, each within ReadTimeout, into one of MaxUnverified
+// reused buffers; only a verified body is copied out.
 func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
 	sig, ok := strings.CutPrefix(r.Header.Get(header), "sha256=")
 	want, err := hex.DecodeString(sig)
@@ -171,9 +172,10 @@ func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header strin
 	}
 	wait := time.NewTimer(UnverifiedWait)
 	defer wait.Stop()
+	var buf *[]byte
 	select {
-	case c.unverified <- struct{}{}:
-		defer func() { <-c.unverified }()
+	case buf = <-c.unverified:
+		defer func() { c.unverified <- buf }()
 	case <-wait.C:
 		w.Header().Set("Retry-After", "5")
 		return nil, http.StatusServiceUnavailable, fmt.Errorf("too many deliveries being verified at once (%d)", MaxUnverified)
@@ -181,23 +183,33 @@ func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header strin
 		return nil, http.StatusServiceUnavailable, r.Context().Err()
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(ReadTimeout))
-	m := hmac.New(sha256.New, secret)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	if *buf == nil {
+		*buf = make([]byte, c.maxBody+1)
 	}
-	_, err = buf.ReadFrom(io.TeeReader(http.MaxBytesReader(w, r.Body, c.maxBody), m))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", mbe.Limit)
-	}
-	if err != nil {
+	b := (*buf)[:c.maxBody+1]
+	n, err := io.ReadFull(r.Body, b)
+	switch {
+	case err == nil:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", c.maxBody)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	default:
 		return nil, http.StatusBadRequest, fmt.Errorf("reading payload: %w", err)
 	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(b[:n])
 	if !hmac.Equal(want, m.Sum(nil)) {
 		return nil, http.StatusUnauthorized, errors.New("signature check failed")
 	}
-	return buf.Bytes(), 0, nil
+	return bytes.Clone(b[:n]), 0, nil
+}
+
+// newBuffers is a channel holding n empty buffers.
+func newBuffers(n int) chan *[]byte {
+	c := make(chan *[]byte, n)
+	for range n {
+		c <- new([]byte)
+	}
+	return c
 }
 
 // Reply is the JSON body of every webhook response.
