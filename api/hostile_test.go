@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 // addServer asks the API to add a static server and returns the response.
@@ -36,7 +38,7 @@ func TestWriteJudgedAgainstCurrentHead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			broken := e.gs.MustCommit(t, map[string][]byte{"fleet.yaml": []byte(strings.Replace(string(good), "maxconn: 20000", "maxconn: -1", 1))}, nil, "break the fleet")
+			broken := gitservertest.MustCommit(t, e.gs, map[string][]byte{"fleet.yaml": []byte(strings.Replace(string(good), "maxconn: 20000", "maxconn: -1", 1))}, nil, "break the fleet")
 			for i := range 2 {
 				res := e.addServer("dyn-"+string(rune('a'+i)), "198.18.7.1")
 				if res.code != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "fleet.yaml") || !strings.Contains(string(res.body), "maxconn -1") {
@@ -46,7 +48,7 @@ func TestWriteJudgedAgainstCurrentHead(t *testing.T) {
 					t.Fatalf("the branch moved to %s on a refused write", h)
 				}
 			}
-			fixed := e.gs.MustCommit(t, map[string][]byte{"fleet.yaml": good}, nil, "revert the break")
+			fixed := gitservertest.MustCommit(t, e.gs, map[string][]byte{"fleet.yaml": good}, nil, "revert the break")
 			res := e.addServer("dyn-c", "198.18.7.1")
 			if res.code != http.StatusAccepted {
 				t.Fatalf("write after the fix: %d %s", res.code, res.body)
