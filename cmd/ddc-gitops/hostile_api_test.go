@@ -383,3 +383,53 @@ func TestExposureWarnings(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the log
 	}
 }
+
+// TestGitAuthSameForEveryCommand: the API, the bot and the agent build
+// their git credentials with one builder, so an ssh:// (or scp-like) URL
+// needs the same key and known_hosts file everywhere, and says so the same
+// way.
+func TestGitAuthSameForEveryCommand(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	users := writeFile(t, dir, "users.yaml", "users:\n  - username: otto\n    passwordHash: \"$2a$04$abcdefghijklmnopqrstuuAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"\n    role: operator\n")
+	jwt := writeFile(t, dir, "jwt", randomSecret(t))
+	state := t.TempDir()
+	commands := map[string]func(url string) []string{
+		"api": func(url string) []string {
+			return []string{"api", "--listen", "127.0.0.1:" + strconv.Itoa(freePort(t)), "--repo", url, "--repo-dir", filepath.Join(dir, "clone"),
+				"--users-file", users, "--jwt-secret-file", jwt}
+		},
+		"bot": func(url string) []string {
+			return []string{"bot", "--repo", url, "--rpc-url", "http://127.0.0.1:1", "--contract", "0x0000000000000000000000000000000000000001",
+				"--state-dir", filepath.Join(dir, "bot")}
+		},
+		"agent": func(url string) []string {
+			return []string{"agent", "--once", "--repo", url, "--host", "h1", "--state-dir", state,
+				"--haproxy-config", filepath.Join(state, "haproxy.cfg"), "--master-socket", filepath.Join(state, "m.sock"),
+				"--admin-socket", filepath.Join(state, "a.sock"), "--haproxy-pid", filepath.Join(state, "h.pid"),
+				"--keepalived=false", "--listen", ""}
+		},
+	}
+	for _, url := range []string{"ssh://git@127.0.0.1:1/fleet.git", "git@127.0.0.1:fleet.git"} {
+		for _, c := range []struct {
+			extra []string
+			want  string
+		}{
+			{nil, "invalid git source configuration: an ssh URL needs an SSH key file"},
+			{[]string{"--ssh-key", key}, "invalid git source configuration: an ssh URL needs a known_hosts file (host keys are never accepted blindly)"},
+		} {
+			for name, args := range commands {
+				r := run(t, dir, append(args(url), c.extra...)...)
+				if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+					t.Errorf("%s %s %v: exit %d, want an error with %q\nstderr:\n%s", name, url, c.extra, r.code, c.want, tail(r.stderr))
+				}
+			}
+		}
+	}
+}
