@@ -192,6 +192,12 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) error {
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(b, &m); err != nil {
+			if len(h.invalid) > 0 {
+				// A file the loader refused (e.g. an alias bomb): say why.
+				e := validationErr(h.invalid)
+				e.Status, e.Message = http.StatusConflict, fmt.Sprintf("the branch head %s is invalid (changed outside the API?) and %s cannot be shown: %v", h.rev.Short(), file, err)
+				return nil, e
+			}
 			return nil, fmt.Errorf("decoding %s at %s: %w", file, h.rev.Short(), err)
 		}
 		return m, nil

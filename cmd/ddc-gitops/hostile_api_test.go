@@ -225,6 +225,10 @@ func TestAPIAliasBombHead(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("zones at the bomb head: %d %s", code, body)
 	}
+	code, body = p.do(http.MethodGet, "/api/v1/config", tok, "")
+	if code != http.StatusConflict || !strings.Contains(body, `"line": 36`) {
+		t.Fatalf("config at the bomb head: %d %s", code, body)
+	}
 	// Servers cannot be rendered from an invalid head: 409 with the position.
 	code, body = p.do(http.MethodGet, "/api/v1/backends/ddc_nodes_http/servers", tok, "")
 	if code != http.StatusConflict || !strings.Contains(body, `"line": 36`) || !strings.Contains(body, "alias *l3 expands the file") {
