@@ -69,10 +69,7 @@ type common struct {
 	maxBody  int64
 	log      *slog.Logger
 	dedup    *lru
-	// unverified holds the buffers bodies whose signature is not checked
-	// yet are read into: MaxUnverified of them, allocated on first use and
-	// reused, so unsigned traffic makes no garbage either.
-	unverified chan *[]byte
+	signed   *SignedReader
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -101,7 +98,7 @@ func newCommon(n Notifier, timeout time.Duration, maxBody int64, dedup int, log 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup),
-		unverified: newBuffers(MaxUnverified), ctx: ctx, cancel: cancel}, nil
+		signed: NewSignedReader(maxBody), ctx: ctx, cancel: cancel}, nil
 }
 
 // Close cancels running fan-outs and waits for them to return.
@@ -154,28 +151,58 @@ func (c *common) fanout(reason string) {
 	}
 }
 
-// readSigned reads the body of a delivery signed with "sha256=" +
-// hex(HMAC-SHA256(secret, body)) in header, and returns it only when the
-// signature matches. It costs a sender without the secret as little as it
-// can: a missing or malformed signature is refused before the body is
-// read, a declared length over the limit too; at most MaxUnverified bodies
-// are read at once, each within ReadTimeout, into one of MaxUnverified
-// reused buffers; only a verified body is copied out.
+// readSigned reads the body of a delivery signed in header (see
+// SignedReader).
 func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
+	return c.signed.Read(w, r, header, secret)
+}
+
+// SignedReader reads request bodies signed with "sha256=" +
+// hex(HMAC-SHA256(secret, body)) in a header, at a bounded cost to anyone
+// without the secret: a missing or malformed signature is refused before
+// the body is read, a declared length over the limit too; at most
+// MaxUnverified bodies are read at once, each within ReadTimeout, into one
+// of MaxUnverified reused buffers; only a verified body is copied out. The
+// webhook receivers and the agent's /v1/sync use it. It is safe for
+// concurrent use.
+type SignedReader struct {
+	maxBody int64
+	// bufs holds the buffers bodies whose signature is not checked yet
+	// are read into, allocated on first use and reused, so unsigned
+	// traffic makes no garbage either.
+	bufs chan *[]byte
+}
+
+// NewSignedReader returns a SignedReader for bodies of at most maxBody
+// bytes (DefaultMaxBody when <= 0).
+func NewSignedReader(maxBody int64) *SignedReader {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
+	}
+	bufs := make(chan *[]byte, MaxUnverified)
+	for range MaxUnverified {
+		bufs <- new([]byte)
+	}
+	return &SignedReader{maxBody: maxBody, bufs: bufs}
+}
+
+// Read returns r's body when its signature in header verifies under
+// secret, or the HTTP status and error to answer with.
+func (s *SignedReader) Read(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
 	sig, ok := strings.CutPrefix(r.Header.Get(header), "sha256=")
 	want, err := hex.DecodeString(sig)
 	if !ok || err != nil || len(want) != sha256.Size {
 		return nil, http.StatusUnauthorized, fmt.Errorf("missing or malformed %s header (want sha256=<64 hex digits>)", header)
 	}
-	if r.ContentLength > c.maxBody {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload of %d bytes is larger than %d bytes", r.ContentLength, c.maxBody)
+	if r.ContentLength > s.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload of %d bytes is larger than %d bytes", r.ContentLength, s.maxBody)
 	}
 	wait := time.NewTimer(UnverifiedWait)
 	defer wait.Stop()
 	var buf *[]byte
 	select {
-	case buf = <-c.unverified:
-		defer func() { c.unverified <- buf }()
+	case buf = <-s.bufs:
+		defer func() { s.bufs <- buf }()
 	case <-wait.C:
 		w.Header().Set("Retry-After", "5")
 		return nil, http.StatusServiceUnavailable, fmt.Errorf("too many deliveries being verified at once (%d)", MaxUnverified)
@@ -184,13 +211,13 @@ func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header strin
 	}
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(ReadTimeout))
 	if *buf == nil {
-		*buf = make([]byte, c.maxBody+1)
+		*buf = make([]byte, s.maxBody+1)
 	}
-	b := (*buf)[:c.maxBody+1]
+	b := (*buf)[:s.maxBody+1]
 	n, err := io.ReadFull(r.Body, b)
 	switch {
 	case err == nil:
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", c.maxBody)
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", s.maxBody)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 	default:
 		return nil, http.StatusBadRequest, fmt.Errorf("reading payload: %w", err)
@@ -201,15 +228,6 @@ func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header strin
 		return nil, http.StatusUnauthorized, errors.New("signature check failed")
 	}
 	return bytes.Clone(b[:n]), 0, nil
-}
-
-// newBuffers is a channel holding n empty buffers.
-func newBuffers(n int) chan *[]byte {
-	c := make(chan *[]byte, n)
-	for range n {
-		c <- new([]byte)
-	}
-	return c
 }
 
 // Reply is the JSON body of every webhook response.

@@ -437,3 +437,100 @@ func TestGitAuthSameForEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentSyncUnsignedFlood: the agent's POST /v1/sync under 64
+// concurrent 25 MB requests without a valid token or signature stays up
+// and bounded; a valid token still syncs.
+func TestAgentSyncUnsignedFlood(t *testing.T) {
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("prlimit (util-linux) not installed")
+	}
+	dir := t.TempDir()
+	token := randomSecret(t)
+	tokenFile := writeFile(t, dir, "token", token)
+	secretFile := writeFile(t, dir, "secret", randomSecret(t))
+	fleet := exampleFleet(t)
+	state := t.TempDir()
+	port := freePort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	p := &apiProc{t: t, url: url, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
+	p.cmd = exec.Command("prlimit", fmt.Sprintf("--as=%d", addressSpaceLimit), "--", bin, "agent", "--watch", fleet, "--host", "eu-haproxy-1",
+		"--state-dir", state, "--haproxy-config", filepath.Join(state, "haproxy.cfg"), "--master-socket", filepath.Join(state, "m.sock"),
+		"--admin-socket", filepath.Join(state, "a.sock"), "--haproxy-pid", filepath.Join(state, "h.pid"), "--keepalived=false",
+		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--sync-token-file", tokenFile, "--webhook-secret-file", secretFile, "--log-level", "error")
+	p.cmd.Stdout = lockedBuffer{p.mu, p.logs}
+	p.cmd.Stderr = lockedBuffer{p.mu, p.logs}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(url + "/v1/status")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		p.alive()
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent API did not answer within 15s:\n%s", p.log())
+		}
+		time.Sleep(20 * time.Millisecond) // polling the status endpoint
+	}
+	base := p.peakRSS()
+	body := bytes.Repeat([]byte("x"), 25<<20)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	count := map[int]int{}
+	for i := range 64 {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, url+"/v1/sync", bytes.NewReader(body))
+			switch i % 4 {
+			case 0:
+				req.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 32))
+			case 1:
+				req.Header.Set("X-Hub-Signature-256", "sha256="+strings.Repeat("ab", 32))
+				req.ContentLength = -1
+			case 2:
+				req.Header.Set("Authorization", "Bearer wrong")
+			}
+			code := 0
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			mu.Lock()
+			count[code]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	p.alive()
+	if count[http.StatusAccepted] > 0 {
+		t.Fatalf("an unauthenticated sync was accepted: %v", count)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/sync", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("a sync with the token: %d", resp.StatusCode)
+	}
+	peak := p.peakRSS()
+	t.Logf("responses %v; peak RSS %d MiB (before the flood %d MiB)", count, peak>>20, base>>20)
+	if peak-base > 100<<20 {
+		t.Fatalf("unauthenticated syncs raised the peak RSS by %d MiB, want under 100 MiB", (peak-base)>>20)
+	}
+}
