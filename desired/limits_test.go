@@ -98,3 +98,25 @@ func TestLoadErrorCap(t *testing.T) {
 		t.Fatalf("%d errors, want %d with a note that reporting stopped", len(errs), MaxErrors+1)
 	}
 }
+
+// TestDecodeBytesAliasBomb: DecodeBytes (the bot reads node files with it)
+// refuses a bomb with its position, cheaply.
+func TestDecodeBytesAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("kind: Node\nname: n\nx:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "  l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	var n Node
+	var errs Errors
+	start := time.Now()
+	if DecodeBytes("nodes/n.yaml", []byte(b.String()), KindNode, &n, &Source{}, &errs) {
+		t.Fatal("the bomb decoded")
+	}
+	if len(errs) != 1 || errs[0].Line != 8 || !strings.Contains(errs[0].Msg, "alias *l3 expands the file beyond") {
+		t.Fatalf("errors: %v", errs)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("took %v", d)
+	}
+}

@@ -310,3 +310,89 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestValidateBoundsAndLimits runs validate on fleets with out-of-range
+// integers, special addresses, an oversized file (in git mode, where the
+// loader's cap applies) and a file with thousands of unknown keys: each is
+// refused with positions, early and cheaply.
+func TestValidateBoundsAndLimits(t *testing.T) {
+	edit := func(t *testing.T, dir, file string, fn func(string) string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(file))
+		b, err := os.ReadFile(p)
+		must(t, err)
+		must(t, os.WriteFile(p, []byte(fn(string(b))), 0o644))
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, dir string)
+		git   bool
+		want  []string
+		lines int // at most this many lines on stderr (0: no bound)
+	}{
+		{"integers beyond HAProxy's", func(t *testing.T, dir string) {
+			edit(t, dir, "fleet.yaml", func(s string) string {
+				return strings.Replace(s, "maxconn: 20000", "maxconn: 4294967296", 1)
+			})
+			edit(t, dir, "backends/ddc_nodes_http.yaml", func(s string) string {
+				return strings.Replace(s, "maxconn: 500", "maxconn: 99999999999", 1)
+			})
+		}, false, []string{
+			"fleet.yaml:6:12: haproxy.maxconn: maxconn 4294967296 is out of range 1..1000000",
+			"backends/ddc_nodes_http.yaml:20:12: serverDefaults.maxconn: maxconn 99999999999 is out of range 0..1000000",
+		}, 0},
+		{"special addresses", func(t *testing.T, dir string) {
+			edit(t, dir, "backends/ddc_nodes_http.yaml", func(s string) string {
+				return s + "servers:\n  - {name: hex, address: 0x7f000001, port: 80}\n  - {name: md, address: 169.254.169.254, port: 80}\n  - {name: lo, address: 127.0.0.1, port: 80}\n"
+			})
+			edit(t, dir, "nodes/eu-node-1.yaml", func(s string) string {
+				return strings.Replace(s, "host: 198.18.1.21", "host: 0x7f.1", 1)
+			})
+		}, false, []string{
+			`servers[0].address: address "0x7f000001" is neither an IP address nor a lowercase DNS name`,
+			`servers[1].address: address "169.254.169.254" is a link-local address`,
+			`servers[2].address: address "127.0.0.1" is a loopback address`,
+			`nodes/eu-node-1.yaml:7:7: host: host "0x7f.1" is neither an IP address nor a lowercase DNS name`,
+		}, 0},
+		{"oversized file in git", func(t *testing.T, dir string) {
+			edit(t, dir, "backends/ddc_nodes_http.yaml", func(s string) string {
+				return s + "# " + strings.Repeat("x", 2<<20) + "\n"
+			})
+		}, true, []string{"backends/ddc_nodes_http.yaml: file is 2097768 bytes, more than the limit of 1048576 bytes (1 MiB)"}, 0},
+		{"thousands of unknown keys", func(t *testing.T, dir string) {
+			edit(t, dir, "nodes/eu-node-1.yaml", func(s string) string {
+				var b strings.Builder
+				for i := range 20000 {
+					fmt.Fprintf(&b, "junk%d: %d\n", i, i)
+				}
+				return s + b.String()
+			})
+		}, false, []string{"nodes/eu-node-1.yaml: more than 100 problems; stopped reporting"}, 120},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := exampleFleet(t)
+			tt.setup(t, dir)
+			arg := dir
+			if tt.git {
+				gitCommitAll(t, dir)
+				arg = "git:" + dir + "@HEAD"
+			}
+			r := run(t, dir, "validate", arg)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1\nstderr:\n%s", r.code, tail(r.stderr))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, tail(r.stderr))
+				}
+			}
+			if n := strings.Count(r.stderr, "\n"); tt.lines > 0 && n > tt.lines {
+				t.Errorf("%d lines of errors, want at most %d", n, tt.lines)
+			}
+			if r.took > 5*time.Second {
+				t.Errorf("took %v", r.took)
+			}
+		})
+	}
+}
