@@ -549,7 +549,7 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 		if len(n.Content) > 2*maxScannedKeys {
 			seen = make(map[string]*yaml.Node, len(n.Content)/2)
 		}
-		var dups []int
+		var dups []int // duplicate and unknown keys, dropped before decoding
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			var first *yaml.Node
@@ -572,6 +572,13 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
+				// Dropped too: yaml.v3 checks a mapping's keys for
+				// duplicates pairwise, so thousands of unknown keys
+				// would cost seconds to decode. (A merge key, "<<",
+				// is reported but kept: the decoder merges it.)
+				if k.Tag != "!!merge" {
+					dups = append(dups, i)
+				}
 				if len(*errs) > MaxFileErrors {
 					continue // capErrors says the rest were left out
 				}
