@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,24 @@ func gitRunCode(t testing.TB, dir string, args ...string) int {
 		t.Fatalf("git %v: %v", args, err)
 	}
 	return 0
+}
+
+// TestDecodeRawBounded: the raw view of a file refuses a mapping with
+// thousands of keys at once (yaml.v3 would compare them pairwise).
+func TestDecodeRawBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("kind: Fleet\n")
+	for i := range 60000 {
+		b.WriteString("k" + strconv.Itoa(i) + ": 1\n")
+	}
+	start := time.Now()
+	if _, err := decodeRaw([]byte(b.String())); err == nil || !strings.Contains(err.Error(), "more than 1000 keys") {
+		t.Fatalf("got %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	if m, err := decodeRaw([]byte("kind: Fleet\nname: x\n")); err != nil || m["name"] != "x" {
+		t.Fatalf("a small file: %v %v", m, err)
+	}
 }
