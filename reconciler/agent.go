@@ -92,12 +92,16 @@ type Agent struct {
 	master  *haproxy.Master
 	metrics *metrics
 	trigger *trigger.Trigger
+	// admWatch tells the admission watch which servers wait (admission.go).
+	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	status     agentapi.Status
 	lastReload time.Time
 	failures   int // consecutive transient failures, for backoff
+	// pendingStatus describes each server waiting for admission.
+	pendingStatus []string
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string
@@ -151,12 +155,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	log := cfg.Logger.With("host", cfg.Host)
 	a := &Agent{
-		cfg:     cfg,
-		log:     log,
-		runtime: &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
-		master:  haproxy.NewMaster(p.MasterSocket, log),
-		metrics: newMetrics(cfg.Registry),
-		trigger: trigger.New(),
+		cfg:      cfg,
+		log:      log,
+		runtime:  &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
+		master:   haproxy.NewMaster(p.MasterSocket, log),
+		metrics:  newMetrics(cfg.Registry),
+		trigger:  trigger.New(),
+		admWatch: newAdmissionWatch(),
 	}
 	st, err := a.loadState()
 	if err != nil {
@@ -201,6 +206,10 @@ func (a *Agent) Status() agentapi.Status {
 func (a *Agent) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -277,7 +286,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		s.DesiredRevision = r.desiredRev
 	}
 	s.Drift = r.drift
-	s.Pending = a.state.Pending
+	s.Pending = a.pendingStatus
 	s.LastResult = out.Result
 	s.LastError = ""
 	if out.Err != nil {

@@ -20,9 +20,10 @@ func BenchmarkDiffServers10k(b *testing.B) {
 	}
 	want := []render.Backend{be}
 	act := map[string][]haproxy.ActualServer{"be": actual}
+	adm := &admissionState{}
 	b.ResetTimer()
 	for range b.N {
-		if d := diffServers(want, act, nil, nil); len(d.Ops) != 0 {
+		if d := diffHost(want, act, nil, adm); len(d.Ops) != 0 {
 			b.Fatal(d.Ops)
 		}
 	}
