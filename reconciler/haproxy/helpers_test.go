@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
-	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 

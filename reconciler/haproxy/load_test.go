@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/plan"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 

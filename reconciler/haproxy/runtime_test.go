@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/plan"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
@@ -96,7 +96,9 @@ func TestSetRoundTrip(t *testing.T) {
 	}{
 		{"weight", func() error { return set(plan.OpSetWeight, func(s *render.Server) { s.Weight = 42 })() },
 			func(a haproxy.ActualServer) bool { return a.Weight == 42 && a.InitialWeight == 10 }},
-		{"addr", func() error { return set(plan.OpSetAddr, func(s *render.Server) { s.Address, s.Port = "127.0.0.2", 9090 })() },
+		{"addr", func() error {
+			return set(plan.OpSetAddr, func(s *render.Server) { s.Address, s.Port = "127.0.0.2", 9090 })()
+		},
 			func(a haproxy.ActualServer) bool { return a.Address == "127.0.0.2" && a.Port == 9090 }},
 		{"same addr", func() error { return set(plan.OpSetAddr, func(s *render.Server) {})() },
 			func(a haproxy.ActualServer) bool { return a.Address == "127.0.0.2" && a.Port == 9090 }},
