@@ -255,23 +255,31 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 }
 
 func (h *harness) newAgent(debounce time.Duration) *Agent {
+	return h.newAgentWith(func(c *Config) {
+		if debounce > 0 {
+			c.ReloadDebounce = debounce
+		}
+	})
+}
+
+// newAgentWith is newAgent with the test's config changes.
+func (h *harness) newAgentWith(change func(*Config)) *Agent {
 	h.t.Helper()
-	if debounce == 0 {
-		debounce = 300 * time.Millisecond
-	}
-	a, err := New(Config{
+	cfg := Config{
 		Host:           "h1",
 		Source:         &source.Source{URL: h.git.URL(), Dir: filepath.Join(h.dir, "src")},
 		StateDir:       h.state,
 		HAProxy:        h.paths,
-		ReloadDebounce: debounce,
+		ReloadDebounce: 300 * time.Millisecond,
 		AdmitTimeout:   10 * time.Second,
 		DrainTimeout:   5 * time.Second,
 		RetryMin:       50 * time.Millisecond,
 		RetryMax:       time.Second,
 		Logger:         slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Registry:       prometheus.NewRegistry(),
-	})
+	}
+	change(&cfg)
+	a, err := New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
