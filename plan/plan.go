@@ -35,6 +35,9 @@ const (
 	OpAdmit      = "admit"       // enable health BE/S, set server BE/S state drain; in service once its first check passes
 )
 
+// OpKinds lists every op kind: the runtime changes the agent can make.
+var OpKinds = []string{OpAdd, OpDel, OpSetWeight, OpSetAddr, OpSetState, OpSetMaxconn, OpReplace, OpAdmit}
+
 // Plan is the change between two revisions of a fleet, one entry per host
 // present in either revision, sorted by host name.
 type Plan struct {
