@@ -66,9 +66,9 @@ type Config struct {
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
-	// AdmitTimeout bounds the wait for a new server's first health check
-	// (default 10s); servers that have not passed by then stay in
-	// maintenance and are retried at the next reconcile.
+	// AdmitTimeout is how long a new server may wait for its first passing
+	// health check before it is reported stuck (default 10s). Nothing waits
+	// for it: the server stays out of service until it passes (admission.go).
 	AdmitTimeout time.Duration
 	// DrainTimeout bounds how long a removed server drains (default 30s).
 	DrainTimeout time.Duration
