@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -102,6 +103,8 @@ type Agent struct {
 	failures   int // consecutive transient failures, for backoff
 	// pendingStatus describes each server waiting for admission.
 	pendingStatus []string
+	// scratch is reused for the servers' "before" lists (servers.go).
+	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string

@@ -173,7 +173,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 			if !same {
 				lines = render.ServerLines(disk)
 			}
-			changes = diffHost(want.Backends, actual, lines, adm)
+			changes = diffHost(want.Backends, actual, lines, adm, &a.scratch)
 			structural = len(changes.Reasons) > 0
 		}
 		if a.cfg.Keepalived != nil {
@@ -423,7 +423,7 @@ func (r *run) verify(ctx context.Context, want *render.Host, adm *admissionState
 	if !render.SkeletonEqual(disk, want.HAProxy) {
 		return errors.New("verifying: haproxy.cfg on disk does not match the desired configuration")
 	}
-	c := diffHost(want.Backends, actual, render.ServerLines(disk), adm)
+	c := diffHost(want.Backends, actual, render.ServerLines(disk), adm, &a.scratch)
 	left := c.Reasons
 	for _, op := range c.Ops {
 		if _, waiting := adm.since[op.Backend+"/"+op.Server]; waiting || op.Batch > 1 {

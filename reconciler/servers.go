@@ -3,6 +3,7 @@ package reconciler
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
@@ -38,9 +39,13 @@ func (c *hostChanges) now() (now []plan.Op, deferred int) {
 // (actual, from `show servers state`) and the server lines of the config on
 // disk (for the settings the runtime API does not show; nil when the file on
 // disk is exactly the desired config). adm holds the servers waiting for
-// admission. The runtime-or-reload decision is plan.ServerChanges's.
-func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState) hostChanges {
+// admission; scratch (may be nil) is reused for the "before" lists. The
+// runtime-or-reload decision is plan.ServerChanges's.
+func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState, scratch *[]plan.Before) hostChanges {
 	var c hostChanges
+	if scratch == nil {
+		scratch = new([]plan.Before)
+	}
 	for i := range want {
 		b := &want[i]
 		rows, running := actual[b.Name]
@@ -53,7 +58,8 @@ func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, d
 				continue
 			}
 		}
-		before := befores(b, rows, disk, adm)
+		before := befores(b, rows, disk, adm, (*scratch)[:0])
+		*scratch = before
 		bc := plan.ServerChanges(b, before)
 		c.Ops = append(c.Ops, bc.Ops...)
 		c.Reasons = append(c.Reasons, bc.Reasons...)
@@ -76,8 +82,8 @@ func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, d
 
 // befores is backend b's servers as they run: address, port, weight and
 // state from HAProxy, every other setting from the server line on disk
-// (disk nil: the file holds the desired lines), and the admission facts.
-func befores(b *render.Backend, rows []haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState) []plan.Before {
+// (disk nil: the file holds the desired lines), and the admission facts, in out (reused).
+func befores(b *render.Backend, rows []haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState, out []plan.Before) []plan.Before {
 	aligned := len(rows) == len(b.Servers)
 	for i := 0; aligned && i < len(rows); i++ {
 		aligned = rows[i].Name == b.Servers[i].Name
@@ -90,7 +96,7 @@ func befores(b *render.Backend, rows []haproxy.ActualServer, disk map[string]map
 		}
 	}
 	lines := disk[b.Name]
-	out := make([]plan.Before, len(rows))
+	out = slices.Grow(out[:0], len(rows))[:len(rows)]
 	for i := range rows {
 		r := &rows[i]
 		var desired *render.Server
@@ -100,6 +106,7 @@ func befores(b *render.Backend, rows []haproxy.ActualServer, disk map[string]map
 			desired = wantByName[r.Name]
 		}
 		o := &out[i]
+		*o = plan.Before{}
 		line, onDisk := lines[r.Name]
 		switch {
 		case disk != nil && onDisk:

@@ -60,7 +60,7 @@ func TestDiffHost(t *testing.T) {
 			if tt.actual != nil {
 				actual["be"] = tt.actual
 			}
-			c := diffHost(tt.want, actual, tt.disk, adm)
+			c := diffHost(tt.want, actual, tt.disk, adm, nil)
 			var ops []string
 			for _, op := range c.Ops {
 				ops = append(ops, op.Op+" "+op.Backend+"/"+op.Server)
