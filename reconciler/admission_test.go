@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -281,4 +282,56 @@ func counter(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestReloadDuringAdmissionKeepsServers: servers are persisted before
+// admission, so a reload while a new server waits for its first check
+// (here one the agent did not ask for) neither loses it nor puts it in
+// service unchecked; the agent admits it again and it enters service once
+// its check passes.
+func TestReloadDuringAdmissionKeepsServers(t *testing.T) {
+	h := newHarness(t, harnessOpts{nodes: 3, seed: seq(0, 2)})
+	h.runAgent()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	h.commit(map[string][]byte{nodePath(2): nodeFile(2, dead, 100)}, nil, "node not up yet")
+	h.agent.Trigger().Notify("push")
+	eventually(t, 10*time.Second, "the new node added and waiting", func() bool {
+		_, ok := h.servers()["n-002"]
+		return ok && len(h.agent.Status().Pending) == 1
+	})
+	cfg, err := os.ReadFile(h.paths.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), "server n-002 ") || !strings.Contains(string(cfg), " disabled\n") {
+		t.Fatalf("the waiting server is not persisted disabled:\n%s", cfg)
+	}
+
+	before := h.reloads()
+	if err := h.m.Reload(testCtx(t, 20*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if h.reloads() != before+1 {
+		t.Fatal("no reload")
+	}
+	s, ok := h.servers()["n-002"]
+	if !ok {
+		t.Fatal("the reload lost the server waiting for admission")
+	}
+	if s.Up && s.State == "ready" {
+		t.Fatalf("after the reload the unchecked server is in service: %+v", s)
+	}
+	eventually(t, 10*time.Second, "the agent to admit it again (drain, check running)", func() bool {
+		return h.servers()["n-002"].State == "drain" && len(h.agent.Status().Pending) == 1
+	})
+	h.commit(map[string][]byte{nodePath(2): nodeFile(2, h.fleet.farm.ports[2], 100)}, nil, "node up")
+	h.agent.Trigger().Notify("push")
+	eventually(t, 10*time.Second, "the node in service", func() bool {
+		return len(h.agent.Status().Pending) == 0 && h.servers()["n-002"].State == "ready"
+	})
 }
