@@ -47,13 +47,13 @@ func build(ctx context.Context, o options) (string, error) {
 	contents = append(contents, static(bin, o)...)
 
 	info := nfpm.WithDefaults(&nfpm.Info{
-		Name:        "ddc-gitops",
-		Arch:        o.Arch,
-		Platform:    "linux",
-		Version:     o.Version,
-		Section:     "net",
-		Priority:    "optional",
-		Maintainer:  "ddc-gitops maintainers <ops@ddc-gitops.invalid>",
+		Name:       "ddc-gitops",
+		Arch:       o.Arch,
+		Platform:   "linux",
+		Version:    o.Version,
+		Section:    "net",
+		Priority:   "optional",
+		Maintainer: "ddc-gitops maintainers <ops@ddc-gitops.invalid>",
 		Description: "GitOps control plane for HAProxy + keepalived fleets\n" +
 			"One binary: the per-host agent (ddc-gitops-agent.service, next to\n" +
 			"Debian's haproxy.service and keepalived.service), the API\n" +
