@@ -81,6 +81,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newBotCmd(),
 		newLabCmd(),
 		newManCmd(),
+		newSecretsCmd(),
 	)
 	return root
 }
