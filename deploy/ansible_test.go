@@ -21,6 +21,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/examples"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 	"github.com/ddc-gitops/ddc-gitops/secrets"
 )
 
@@ -49,7 +50,7 @@ const (
 // community.general.chroot connection), and the netns lock:
 // flock /tmp/ddc-netns.lock go test ./deploy/
 func TestAnsibleSite(t *testing.T) {
-	netns.RequireRoot(t)
+	netnstest.RequireRoot(t)
 	for _, bin := range []string{"debootstrap", "ansible-playbook", "chroot", "git"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("skipping: %s not installed (make deps installs it)", bin)
@@ -68,13 +69,7 @@ func TestAnsibleSite(t *testing.T) {
 	t.Logf("package and roots ready in %s", time.Since(start).Round(time.Second))
 
 	// The zone network and a git server on it, in namespaces.
-	prefix := netns.TestPrefix(t)
-	lab, err := netns.NewLab(ctx, prefix, nil)
-	must(t, err)
-	t.Cleanup(func() {
-		_ = lab.Close()
-		_ = netns.Cleanup(context.Background(), prefix)
-	})
+	lab := netnstest.NewLab(t)
 	gitHost, err := lab.AddHost(ctx, "git", netns.Link{Zone: "eu", Addr: netip.MustParsePrefix(gitAddr + "/24")})
 	must(t, err)
 	host, err := lab.AddHost(ctx, hostName, netns.Link{Zone: "eu", Addr: netip.MustParsePrefix(hostAddr + "/24")})
