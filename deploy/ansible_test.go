@@ -371,6 +371,20 @@ func runAgentFromRoot(t *testing.T, ctx context.Context, root string, host *netn
 	if err != nil {
 		t.Errorf("HTTPS on %s:443: %v", hostAddr, err)
 	}
+
+	// doctor, from the root, with the unit's settings: every check but
+	// keepalived (not started here: a warning) and the clock (the
+	// machine's) passes.
+	out, err := host.Command(ctx, "chroot", root, "ddc-gitops", "doctor").CombinedOutput()
+	if err != nil {
+		t.Errorf("doctor: %v\n%s", err, out)
+	}
+	for _, w := range []string{"ok    haproxy master socket", "ok    net.ipv4.ip_nonlocal_bind", "ok    certificate ddc-example.pem", "ok    fleet repository", "ok    state directory space"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("doctor does not report %q:\n%s", w, out)
+		}
+	}
+	t.Logf("doctor:\n%s", out)
 }
 
 func lastLine(b []byte) string {

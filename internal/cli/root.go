@@ -82,6 +82,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newLabCmd(),
 		newManCmd(),
 		newSecretsCmd(),
+		newDoctorCmd(),
 	)
 	return root
 }
