@@ -64,7 +64,7 @@ func build(ctx context.Context, o options) (string, error) {
 		// A fixed time keeps the package reproducible.
 		MTime: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		Overridables: nfpm.Overridables{
-			Depends:    []string{"haproxy (>= 2.6)", "keepalived", "passwd"},
+			Depends:    []string{"haproxy (>= 2.6)", "keepalived", "passwd", "procps"},
 			Recommends: []string{"nftables", "systemd-timesyncd | chrony | ntp"},
 			Contents:   contents,
 			Scripts: nfpm.Scripts{
