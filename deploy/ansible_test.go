@@ -169,6 +169,9 @@ func checkInstalled(t *testing.T, roots map[string]string) {
 				if b, err := exec.Command("systemd-analyze", "verify", "--root="+root, "/lib/systemd/system/"+u).CombinedOutput(); err != nil || len(bytes.TrimSpace(b)) > 0 {
 					t.Errorf("%s: systemd-analyze verify %s: %v\n%s", name, u, err, b)
 				}
+				if name == hostName {
+					checkExposure(t, root, u)
+				}
 			}
 		}
 		if out, err := inRoot(t, root, "getent", "passwd", "ddc-gitops"); err != nil || !strings.Contains(out, ":/var/lib/ddc-gitops:/usr/sbin/nologin") {
@@ -390,4 +393,25 @@ func runAgentFromRoot(t *testing.T, ctx context.Context, root string, host *netn
 func lastLine(b []byte) string {
 	l := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return l[len(l)-1]
+}
+
+// checkExposure scores a unit with `systemd-analyze security` (offline, in
+// the root) and fails above 2.5 of 10 (docs/deploy.md lists the scores).
+func checkExposure(t *testing.T, root, unit string) {
+	t.Helper()
+	out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--root="+root, unit).CombinedOutput()
+	if err != nil {
+		t.Errorf("systemd-analyze security %s: %v\n%s", unit, err, tail(out))
+		return
+	}
+	i := strings.LastIndex(string(out), "Overall exposure level for "+unit+": ")
+	if i < 0 {
+		t.Errorf("systemd-analyze security %s: no overall exposure:\n%s", unit, tail(out))
+		return
+	}
+	var score float64
+	if _, err := fmt.Sscanf(string(out[i+len("Overall exposure level for "+unit+": "):]), "%f", &score); err != nil || score > 2.5 {
+		t.Errorf("%s: exposure %.1f (%v), want at most 2.5", unit, score, err)
+	}
+	t.Logf("systemd-analyze security %s: %.1f", unit, score)
 }
