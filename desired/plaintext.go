@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 )
@@ -26,6 +27,7 @@ const maxScan = 4 << 20
 // the agent on its host. Directories named .git are skipped.
 func checkPlaintextKeys(fsys fs.FS) Errors {
 	var errs Errors
+	var buf bytes.Buffer
 	walkErr := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
@@ -43,15 +45,19 @@ func checkPlaintextKeys(fsys fs.FS) Errors {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		data, err := fs.ReadFile(fsys, p)
+		// One buffer for every file: a 10k-node fleet is read once more,
+		// without one allocation per file.
+		buf.Reset()
+		f, err := fsys.Open(p)
+		if err == nil {
+			_, err = buf.ReadFrom(io.LimitReader(f, maxScan))
+			f.Close()
+		}
 		if err != nil {
 			errs = append(errs, Error{File: p, Msg: fmt.Sprintf("reading while looking for plaintext private keys: %v", err)})
 			return nil
 		}
-		if len(data) > maxScan {
-			data = data[:maxScan]
-		}
-		errs = append(errs, plaintextKeys(p, data)...)
+		errs = append(errs, plaintextKeys(p, buf.Bytes())...)
 		return nil
 	})
 	if walkErr != nil && !errors.Is(walkErr, fs.ErrNotExist) {
