@@ -55,6 +55,20 @@ type Status struct {
 	// Pending lists servers held out of rotation because their first health
 	// check has not passed, with the reason.
 	Pending []string `json:"pending,omitempty"`
+	// InProgress is the reconcile running now, absent when none runs. The
+	// status is a snapshot: it answers at once whatever that reconcile does.
+	InProgress *Progress `json:"inProgress,omitempty"`
+}
+
+// Progress is a reconcile in progress.
+type Progress struct {
+	// Since is when the reconcile started.
+	Since time.Time `json:"since"`
+	// Step is the step it runs (fetch, load, render, actual, plan,
+	// runtime, persist, reload, keepalived, verify, record).
+	Step string `json:"step"`
+	// StepSince is when that step started.
+	StepSince time.Time `json:"stepSince"`
 }
 
 // Counts are cumulative since the agent started.

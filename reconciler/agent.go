@@ -15,9 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,9 +96,14 @@ type Agent struct {
 	metrics *metrics
 	trigger *trigger.Trigger
 
+	// status is the snapshot Status returns, published copy-on-write by
+	// updateStatus (under smu), read without any lock: a status request
+	// never waits for a reconcile.
+	status atomic.Pointer[agentapi.Status]
+	smu    sync.Mutex
+
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
-	status     agentapi.Status
 	lastReload time.Time
 	failures   int // consecutive transient failures, for backoff
 	// cached is the last rendered revision for this host.
@@ -163,14 +171,14 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.state = st
-	a.status = agentapi.Status{
+	a.status.Store(&agentapi.Status{
 		Host:            cfg.Host,
 		AppliedRevision: st.AppliedRevision,
 		AppliedAt:       st.AppliedAt,
 		FailedRevision:  st.FailedRevision,
 		LastResult:      agentapi.ResultPending,
-		Pending:         st.Pending,
-	}
+		Pending:         slices.Clone(st.Pending),
+	})
 	if st.AppliedRevision != "" {
 		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
 	}
@@ -181,19 +189,35 @@ func New(cfg Config) (*Agent, error) {
 // watch); bursts collapse into one reconcile.
 func (a *Agent) Trigger() *trigger.Trigger { return a.trigger }
 
-// Status returns a copy of the agent's status.
+// Status returns a copy of the agent's status. It takes no lock and never
+// waits for a reconcile: it copies the last published snapshot, which
+// names the reconcile in progress and its step.
 func (a *Agent) Status() agentapi.Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.status
-	s.Drift = append([]string(nil), s.Drift...)
-	s.Pending = append([]string(nil), s.Pending...)
-	steps := make(map[string]float64, len(s.Steps))
-	for k, v := range s.Steps {
-		steps[k] = v
+	return cloneStatus(a.status.Load())
+}
+
+// updateStatus publishes a new status snapshot: fn changes a private copy
+// of the current one, which then replaces it. fn must not block.
+func (a *Agent) updateStatus(fn func(s *agentapi.Status)) {
+	a.smu.Lock()
+	defer a.smu.Unlock()
+	s := cloneStatus(a.status.Load())
+	fn(&s)
+	a.status.Store(&s)
+}
+
+// cloneStatus copies s deeply enough that neither copy sees changes to
+// the other.
+func cloneStatus(s *agentapi.Status) agentapi.Status {
+	c := *s
+	c.Drift = slices.Clone(s.Drift)
+	c.Pending = slices.Clone(s.Pending)
+	c.Steps = maps.Clone(s.Steps)
+	if s.InProgress != nil {
+		p := *s.InProgress
+		c.InProgress = &p
 	}
-	s.Steps = steps
-	return s
+	return c
 }
 
 // Run reconciles at start, then whenever the trigger fires or a retry is
@@ -249,7 +273,7 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
-	r := &run{a: a, steps: map[string]float64{}}
+	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
 	a.record(r, out, start)
 	return out
@@ -266,26 +290,28 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 	now := a.cfg.Now()
 	a.metrics.duration.Observe(now.Sub(start).Seconds())
 	a.metrics.reconciles.WithLabelValues(out.Result).Inc()
-	s := &a.status
-	s.Counts.Reconciles++
-	s.LastReconcile = now
-	s.Steps = r.steps
-	if r.zone != "" {
-		s.Zone = r.zone
-	}
-	if r.desiredRev != "" {
-		s.DesiredRevision = r.desiredRev
-	}
-	s.Drift = r.drift
-	s.Pending = a.state.Pending
-	s.LastResult = out.Result
-	s.LastError = ""
-	if out.Err != nil {
-		s.LastError = out.Err.Error()
-	}
-	s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
-	s.FailedRevision = a.state.FailedRevision
-	s.Counts.RuntimeChanges += out.RuntimeChanges
+	a.updateStatus(func(s *agentapi.Status) {
+		s.InProgress = nil
+		s.Counts.Reconciles++
+		s.LastReconcile = now
+		s.Steps = maps.Clone(r.steps)
+		if r.zone != "" {
+			s.Zone = r.zone
+		}
+		if r.desiredRev != "" {
+			s.DesiredRevision = r.desiredRev
+		}
+		s.Drift = slices.Clone(r.drift)
+		s.Pending = slices.Clone(a.state.Pending)
+		s.LastResult = out.Result
+		s.LastError = ""
+		if out.Err != nil {
+			s.LastError = out.Err.Error()
+		}
+		s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
+		s.FailedRevision = a.state.FailedRevision
+		s.Counts.RuntimeChanges += out.RuntimeChanges
+	})
 	if out.Converged {
 		a.failures = 0
 		a.metrics.lastSuccess.Set(float64(now.Unix()))

@@ -21,6 +21,8 @@ import (
 // run is the working state of one reconcile.
 type run struct {
 	a          *Agent
+	start      time.Time // when the reconcile started
+	stepName   string    // the step running now, for the status
 	steps      map[string]float64
 	desiredRev string
 	zone       string
@@ -28,12 +30,27 @@ type run struct {
 	out        Outcome
 }
 
-// step times fn under name.
+// step times fn under name and publishes it as the step in progress (a
+// nested step hands back to its parent when it ends).
 func (r *run) step(name string, fn func() error) error {
 	t := time.Now()
+	parent := r.stepName
+	r.progress(name)
 	err := fn()
 	r.steps[name] = time.Since(t).Seconds()
+	if parent != "" {
+		r.progress(parent)
+	}
 	return err
+}
+
+// progress publishes the step the reconcile runs now.
+func (r *run) progress(name string) {
+	r.stepName = name
+	now := r.a.cfg.Now()
+	r.a.updateStatus(func(s *agentapi.Status) {
+		s.InProgress = &agentapi.Progress{Since: r.start, Step: name, StepSince: now}
+	})
 }
 
 // Failure kinds, typed by what happens next.
@@ -479,7 +496,7 @@ func (r *run) reload(ctx context.Context, cfg []byte, reason string) error {
 	err := a.master.Reload(ctx)
 	if err == nil {
 		r.out.Reloads++
-		a.status.Counts.HAProxyReloads++
+		a.updateStatus(func(s *agentapi.Status) { s.Counts.HAProxyReloads++ })
 		a.metrics.reloads.WithLabelValues("haproxy", reason).Inc()
 		return nil
 	}
@@ -505,7 +522,7 @@ func (r *run) reload(ctx context.Context, cfg []byte, reason string) error {
 	}
 	a.lastReload = a.cfg.Now()
 	r.out.Reloads++
-	a.status.Counts.Rollbacks++
+	a.updateStatus(func(s *agentapi.Status) { s.Counts.Rollbacks++ })
 	a.metrics.reloads.WithLabelValues("haproxy", "rollback").Inc()
 	return failedError{fmt.Errorf("reloading haproxy: %w (rolled back to the last good config)", err)}
 }
@@ -522,7 +539,7 @@ func (r *run) keepalivedApply(ctx context.Context, conf []byte) error {
 	}
 	if changed {
 		r.out.Reloads++
-		a.status.Counts.KeepalivedReloads++
+		a.updateStatus(func(s *agentapi.Status) { s.Counts.KeepalivedReloads++ })
 		a.metrics.reloads.WithLabelValues("keepalived", "change").Inc()
 	}
 	return nil
