@@ -46,6 +46,8 @@ type Status struct {
 	LastResult     string    `json:"lastResult"`
 	LastError      string    `json:"lastError,omitempty"`
 	LastReconcile  time.Time `json:"lastReconcile,omitzero"`
+	// LastDuration is how long the last reconcile took, in seconds.
+	LastDuration float64 `json:"lastDuration,omitempty"`
 	// Drift lists differences between the host and its desired state found
 	// by the last reconcile (corrected or, with --drift=warn, only reported).
 	Drift []string `json:"drift,omitempty"`

@@ -294,6 +294,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		s.InProgress = nil
 		s.Counts.Reconciles++
 		s.LastReconcile = now
+		s.LastDuration = now.Sub(start).Seconds()
 		s.Steps = maps.Clone(r.steps)
 		if r.zone != "" {
 			s.Zone = r.zone
