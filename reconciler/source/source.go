@@ -336,7 +336,13 @@ func (s *Source) read(repo *git.Repository) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", ref.Hash(), err)
 	}
-	fsys, err := gittree.FromCommit(repo.Storer, c)
+	// What did not change since the last snapshot is shared with it, not
+	// read and decompressed again.
+	var prev *gittree.FS
+	if last := s.last.Load(); last != nil {
+		prev, _ = last.FS.(*gittree.FS)
+	}
+	fsys, err := gittree.FromCommitReusing(repo.Storer, c, prev)
 	if err != nil {
 		return nil, err
 	}
