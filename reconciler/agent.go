@@ -66,6 +66,13 @@ type Config struct {
 	Keepalived *keepalived.Driver
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
+	// DriftInterval is how often a reconcile of the revision the host
+	// already runs, converged, reads the host's full state (the runtime
+	// API's server state, haproxy.cfg, keepalived.conf) to look for
+	// drift; between two such checks that reconcile costs a fetch. 0
+	// checks at every reconcile. A new revision always reads what it
+	// changes.
+	DriftInterval time.Duration
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
@@ -105,7 +112,10 @@ type Agent struct {
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	lastReload time.Time
-	failures   int // consecutive transient failures, for backoff
+	// lastCheck is when a reconcile last read the host's full state and
+	// found it converged (see Config.DriftInterval).
+	lastCheck time.Time
+	failures  int // consecutive transient failures, for backoff
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string
@@ -275,6 +285,11 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
+	if r.checked && out.Converged && out.Err == nil {
+		a.lastCheck = start
+	} else if !out.Converged {
+		a.lastCheck = time.Time{}
+	}
 	a.record(r, out, start)
 	return out
 }

@@ -28,6 +28,7 @@ type run struct {
 	zone       string
 	drift      []string
 	out        Outcome
+	checked    bool // the host's full state was read (a drift check)
 }
 
 // step times fn under name and publishes it as the step in progress (a
@@ -92,6 +93,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	host := a.cached.host
 	if a.cached.rev == rev && host != nil {
 		r.zone = host.Zone
+		if r.driftCheckNotDue(rev) {
+			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
+		}
 		out, err := r.apply(ctx, rev, snap, host)
 		if err != nil {
 			return r.fail(rev, err)
@@ -123,6 +127,15 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		return r.fail(rev, err)
 	}
 	return out
+}
+
+// driftCheckNotDue reports whether this reconcile of rev can stop after
+// the fetch: the host runs rev, the last reconcile that read its full state
+// found it converged less than DriftInterval ago, and nothing waits.
+func (r *run) driftCheckNotDue(rev string) bool {
+	a := r.a
+	return a.cfg.DriftInterval > 0 && rev == a.state.AppliedRevision && len(a.state.Pending) == 0 &&
+		a.state.FailedRevision == "" && !a.lastCheck.IsZero() && r.start.Sub(a.lastCheck) < a.cfg.DriftInterval
 }
 
 // fail records a failed reconcile and decides when to retry.
@@ -158,6 +171,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	cfgPath := a.cfg.HAProxy.ConfigPath
 
 	// 4. read actual
+	r.checked = true
 	var disk []byte
 	var actual map[string][]haproxy.ActualServer
 	err := r.step("actual", func() error {

@@ -39,6 +39,7 @@ type agentFlags struct {
 	poll                              time.Duration
 	pollJitter                        float64
 	drift                             string
+	driftInterval                     time.Duration
 	debounce, admitTimeout            time.Duration
 	drainTimeout                      time.Duration
 	once, supervise                   bool
@@ -92,6 +93,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.DurationVar(&f.poll, "poll", 15*time.Second, "poll interval (the backstop to webhooks)")
 	fl.Float64Var(&f.pollJitter, "poll-jitter", 0.2, "relative jitter of the poll interval")
 	fl.StringVar(&f.drift, "drift", reconciler.DriftCorrect, "what to do with changes made by hand: correct or warn")
+	fl.DurationVar(&f.driftInterval, "drift-interval", 30*time.Second, "how often a reconcile of the revision the host runs reads the host's full state to look for drift (0: at every reconcile); in between an unchanged branch costs one fetch")
 	fl.DurationVar(&f.debounce, "reload-debounce", 2*time.Second, "least time between two haproxy reloads; changes meanwhile are applied together")
 	fl.DurationVar(&f.admitTimeout, "admit-timeout", 10*time.Second, "how long a new server may take to pass its first health check before it is held out")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long a removed server drains before its sessions are shut down")
@@ -163,6 +165,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		HAProxy: reconciler.HAProxyPaths{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig,
 			MasterSocket: f.masterSocket, AdminSocket: f.adminSocket},
 		Drift:          f.drift,
+		DriftInterval:  f.driftInterval,
 		ReloadDebounce: f.debounce,
 		AdmitTimeout:   f.admitTimeout,
 		DrainTimeout:   f.drainTimeout,
