@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
-	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -103,7 +102,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		return out
 	}
 	err := r.step("load", func() error {
-		f, err := desired.Load(snap.FS)
+		f, err := a.loads.Load(snap.FS)
 		if err != nil {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}

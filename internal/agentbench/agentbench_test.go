@@ -26,6 +26,7 @@ const (
 	envBin   = "DDC_GITOPS_AGENT_BIN"         // the agent binary to run (make bench sets bin/ddc-gitops)
 	envNodes = "DDC_GITOPS_AGENT_BENCH_NODES" // fleet size, default 10000
 	envOut   = "DDC_GITOPS_AGENT_BENCH_OUT"   // when set, the BENCH lines are appended to this file
+	envLog   = "DDC_GITOPS_AGENT_BENCH_LOG"   // when set, the agent's log is written to this file
 )
 
 // Goals of issue 11 at 10,000 servers.
@@ -212,7 +213,11 @@ func (e *env) startAgent() {
 	if err := os.WriteFile(tokenFile, []byte(e.token), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(e.dir, "agent.log"))
+	logPath := filepath.Join(e.dir, "agent.log")
+	if p := os.Getenv(envLog); p != "" {
+		logPath = p
+	}
+	logf, err := os.Create(logPath)
 	if err != nil {
 		b.Fatal(err)
 	}

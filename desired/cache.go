@@ -1,0 +1,101 @@
+package desired
+
+import (
+	"io/fs"
+	"sync"
+)
+
+// BlobHasher is an fs.FS that names each file's contents by a hash, as
+// *gittree.FS does with git blob hashes: two files with the same hash have
+// the same contents.
+type BlobHasher interface {
+	BlobHash(name string) (string, bool)
+}
+
+// Cache makes repeated loads of a changing fleet cost what changed: a node
+// file whose path and blob hash are those of the previous load is not read
+// or decoded again; its node (and its problems, if any) are taken from that
+// load. Only an fs.FS that is a BlobHasher benefits; other file systems are
+// loaded in full. The result of Cache.Load is the same as Load's.
+//
+// Fleets loaded through one Cache share their unchanged nodes: treat them
+// as read-only (defaults are applied to a node once, when it is decoded).
+// The zero value is ready; a Cache is safe for concurrent use (loads run one
+// at a time) and holds the previous load's nodes until the next one.
+type Cache struct {
+	mu    sync.Mutex
+	nodes map[string]cachedNode // by path
+}
+
+type cachedNode struct {
+	hash   string
+	node   *Node // nil when the file did not decode
+	result fileResult
+}
+
+// Load is desired.Load reusing the nodes of the previous load whose files
+// did not change.
+func (c *Cache) Load(fsys fs.FS) (*Fleet, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return loader{cache: c}.load(fsys)
+}
+
+// reuseNodes fills nodes and results for the files of fsys the cache holds
+// unchanged and returns the indexes of the others, which the caller
+// decodes (all of them without a cache or a BlobHasher).
+func (c *Cache) reuseNodes(fsys fs.FS, files []string, nodes []*Node) (results []fileResult, miss []int) {
+	results = make([]fileResult, len(files))
+	h, ok := fsys.(BlobHasher)
+	if c == nil || !ok || c.nodes == nil {
+		miss = make([]int, len(files))
+		for i := range files {
+			miss[i] = i
+		}
+		return results, miss
+	}
+	for i, f := range files {
+		if e, hit := c.nodes[f]; hit && e.hash != "" {
+			if hash, ok := h.BlobHash(f); ok && hash == e.hash {
+				nodes[i], results[i] = e.node, e.result
+				continue
+			}
+		}
+		miss = append(miss, i)
+	}
+	return results, miss
+}
+
+// keepNodes remembers this load's node files, and only them, for the next.
+func (c *Cache) keepNodes(fsys fs.FS, files []string, nodes []*Node, results []fileResult) {
+	if c == nil {
+		return
+	}
+	h, ok := fsys.(BlobHasher)
+	if !ok {
+		c.nodes = nil
+		return
+	}
+	m := make(map[string]cachedNode, len(files))
+	for i, f := range files {
+		hash, ok := h.BlobHash(f)
+		if !ok {
+			continue
+		}
+		e := cachedNode{hash: hash, result: results[i]}
+		if results[i].ok {
+			e.node = nodes[i]
+		}
+		m[f] = e
+	}
+	c.nodes = m
+}
+
+// pick returns the files at the indexes idx.
+func pick(files []string, idx []int) []string {
+	out := make([]string, len(idx))
+	for j, i := range idx {
+		out[j] = files[i]
+	}
+	return out
+}
