@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,6 +116,8 @@ type Agent struct {
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	lastReload time.Time
+	// logTarget is the haproxy log target checkLogTarget last looked at.
+	logTarget string
 	// lastCheck is when a reconcile last read the host's full state and
 	// found it converged (see Config.DriftInterval).
 	lastCheck time.Time
@@ -343,6 +346,23 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		a.log.Log(context.Background(), level, "reconcile", "result", out.Result, "revision", short(out.Revision),
 			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
 			"duration", now.Sub(start).Round(time.Microsecond))
+	}
+}
+
+// checkLogTarget says once per target when haproxy is to log to a syslog
+// socket this host does not have: haproxy would then print an ALERT for
+// every log line, into the agent's log under --supervise.
+func (a *Agent) checkLogTarget(target string) {
+	if target == a.logTarget {
+		return
+	}
+	a.logTarget = target
+	if !strings.HasPrefix(target, "/") {
+		return
+	}
+	if _, err := os.Stat(target); err != nil {
+		a.log.Warn("haproxy logs to a syslog socket this host does not have, so each of its log lines becomes an ALERT about it: run a syslog daemon, or set haproxy.logTarget in fleet.yaml (none, stderr)",
+			"logTarget", target, "err", err)
 	}
 }
 

@@ -106,6 +106,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		if err != nil {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}
+		a.checkLogTarget(f.HAProxy.LogTarget)
 		return r.step("render", func() error {
 			h, err := render.Render(f, a.cfg.Host, a.cfg.Render)
 			if err != nil {
