@@ -22,7 +22,7 @@ func TestCheckLogTargetWarnsOnce(t *testing.T) {
 	for _, target := range []string{missing, missing, missing, "none", "stderr", present, present, missing} {
 		a.checkLogTarget(target)
 	}
-	if n := strings.Count(buf.String(), "level=WARN"); n != 2 || strings.Count(buf.String(), missing) != 2 {
+	if n := strings.Count(buf.String(), "level=WARN"); n != 2 || strings.Count(buf.String(), "logTarget="+missing) != 2 {
 		t.Fatalf("want the missing socket reported twice (once, then again after the target changed back), got %d warnings:\n%s", n, buf.String())
 	}
 }
