@@ -82,6 +82,7 @@ func BenchmarkAgent10k(b *testing.B) {
 	}
 	var noops []time.Duration
 	var steadyRSS int
+	cpu0 := e.cpu()
 	for i := range 40 {
 		s := e.sync(func(s *agentapi.Status) bool { return true })
 		if s.LastResult != agentapi.ResultNoop {
@@ -94,6 +95,8 @@ func BenchmarkAgent10k(b *testing.B) {
 		}
 	}
 	noopSteps := e.status().Steps
+	steadyFields := e.memFields()
+	noopCPU := (e.cpu() - cpu0) / 40
 
 	// 3. One-node changes: push (commit + push to the git server) to
 	// applied, with a sync request sent the moment the push is done (as
@@ -101,15 +104,17 @@ func BenchmarkAgent10k(b *testing.B) {
 	rounds := max(b.N, 20)
 	var oneNode []time.Duration
 	var oneSteps []map[string]float64
+	var oneCPU time.Duration
 	for i := range rounds {
 		k := (i * 7919) % nodes
 		rev, err := e.git.Commit(map[string][]byte{fleetgen.NodePath(k): fleetgen.LocalNodeFile(k, 1, 10+i%50, refusedPort)}, nil, "weight")
 		if err != nil {
 			b.Fatal(err)
 		}
-		t0 := time.Now()
+		t0, c0 := time.Now(), e.cpu()
 		s := e.sync(func(s *agentapi.Status) bool { return s.AppliedRevision == rev })
 		oneNode = append(oneNode, time.Since(t0))
+		oneCPU += e.cpu() - c0
 		if s.LastResult != agentapi.ResultApplied || s.Counts.HAProxyReloads != 0 {
 			b.Fatalf("one-node change %d: %s %s reloads %d", i, s.LastResult, s.LastError, s.Counts.HAProxyReloads)
 		}
@@ -147,14 +152,18 @@ func BenchmarkAgent10k(b *testing.B) {
 	rep.line("agent VmRSS after the first clone and converge", "%.1f MB (VmHWM %.1f MB)", mb(firstRSS), mb(firstHWM))
 	rep.goal("agent peak VmHWM incl. first clone over smart HTTP (before the adds)", fmt.Sprintf("%.1f MB", mb(steadyHWM)), fmt.Sprintf("<= %d MB", goalPeakMB), mb(steadyHWM) <= goalPeakMB)
 	rep.goal("agent steady VmRSS (max over 40 reconciles, no forced GC)", fmt.Sprintf("%.1f MB", mb(steadyRSS)), fmt.Sprintf("<= %d MB", goalSteadyMB), mb(steadyRSS) <= goalSteadyMB)
+	rep.line("agent memory after the no-op reconciles", "VmRSS %.1f MB = RssAnon %.1f MB (heap, stacks) + RssFile %.1f MB (the binary's pages)",
+		mb(steadyFields["VmRSS"]), mb(steadyFields["RssAnon"]), mb(steadyFields["RssFile"]))
 	rep.line("show servers state, one read (median of 21)", "%.2f ms", ms(showMed))
 	rep.goal("no-op reconcile (median of 40)", fmt.Sprintf("%.2f ms = %.2fx one read", ms(noopMed), float64(noopMed)/float64(showMed)),
 		fmt.Sprintf("<= %.1fx one read (%.2f ms)", goalNoopFactor, goalNoopFactor*ms(showMed)), float64(noopMed) <= goalNoopFactor*float64(showMed))
 	rep.line("no-op reconcile steps (last)", "%s", fmtSteps(noopSteps))
+	rep.line("agent CPU time per no-op reconcile (user+system, mean)", "%.1f ms", ms(noopCPU))
 	p50, p99 := pct(oneNode, 0.5), pct(oneNode, 0.99)
 	rep.goal(fmt.Sprintf("one-node change, push done to applied (%d rounds) p50 / p99", rounds), fmt.Sprintf("%.1f / %.1f ms", ms(p50), ms(p99)),
 		fmt.Sprintf("<= %d ms", goalOneNode.Milliseconds()), p99 <= goalOneNode)
 	rep.line("one-node change steps (median)", "%s", fmtSteps(medianSteps(oneSteps)))
+	rep.line("agent CPU time per one-node change (user+system, mean)", "%.1f ms", ms(oneCPU/time.Duration(rounds)))
 	rep.goal("1,000 adds in haproxy and persisted, after fetch", fmt.Sprintf("%.3f s", afterFetch), fmt.Sprintf("<= %.2f s", goalAddsPersists.Seconds()), secs(afterFetch) <= goalAddsPersists)
 	rep.line("1,000 adds: reconcile result and steps", "%s (sync to done %.2f s) %s", s.LastResult, addsTotal.Seconds(), fmtSteps(s.Steps))
 	rep.line("agent after the adds", "VmRSS %.1f MB, VmHWM %.1f MB", mb(endRSS), mb(endHWM))
@@ -303,6 +312,13 @@ func (e *env) sync(ok func(*agentapi.Status) bool) *agentapi.Status {
 
 // mem reads the agent's VmRSS and VmHWM, in kB.
 func (e *env) mem() (rss, hwm int) {
+	m := e.memFields()
+	return m["VmRSS"], m["VmHWM"]
+}
+
+// memFields reads the memory fields of /proc/PID/status, in kB.
+func (e *env) memFields() map[string]int {
+	out := map[string]int{}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", e.cmd.Process.Pid))
 	if err != nil {
 		e.b.Fatal(err)
@@ -312,14 +328,26 @@ func (e *env) mem() (rss, hwm int) {
 	for sc.Scan() {
 		k, v, _ := strings.Cut(sc.Text(), ":")
 		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
+		if strings.HasPrefix(k, "Vm") || strings.HasPrefix(k, "Rss") {
+			out[k] = n
 		}
 	}
-	return rss, hwm
+	return out
+}
+
+// cpu is the agent's CPU time so far (user + system), at the kernel's
+// clock-tick resolution (10 ms).
+func (e *env) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // showServersState times one `show servers state` on the runtime socket,
