@@ -28,6 +28,9 @@ type run struct {
 	drift      []string
 	out        Outcome
 	checked    bool // the host's full state was read (a drift check)
+	// prev is the rendered revision the host runs, when it is the one
+	// rendered last (see planFromApplied).
+	prev *render.Host
 }
 
 // step times fn under name and publishes it as the step in progress (a
@@ -42,6 +45,14 @@ func (r *run) step(name string, fn func() error) error {
 		r.progress(parent)
 	}
 	return err
+}
+
+// stepUnless is step, skipped (not run, not timed) when skip is set.
+func (r *run) stepUnless(skip bool, name string, fn func() error) error {
+	if skip {
+		return nil
+	}
+	return r.step(name, fn)
 }
 
 // progress publishes the step the reconcile runs now.
@@ -90,6 +101,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	// last revision is cached: a no-op reconcile of an unchanged branch
 	// only fetches and compares with the running host.
 	host := a.cached.host
+	if a.cached.rev == a.state.AppliedRevision {
+		r.prev = host
+	}
 	if a.cached.rev == rev && host != nil {
 		r.zone = host.Zone
 		if r.driftCheckNotDue(rev) {
@@ -170,11 +184,21 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	a := r.a
 	cfgPath := a.cfg.HAProxy.ConfigPath
 
-	// 4. read actual
-	r.checked = true
+	// 4. read actual: on a new revision of a host known to run the
+	// previous one, only what changed (planFromApplied).
+	newRevision := rev != a.state.AppliedRevision
+	var fast serverDiff
+	incremental := false
+	if newRevision {
+		_ = r.step("plan", func() error {
+			fast, incremental = r.planFromApplied(want)
+			return nil
+		})
+	}
 	var disk []byte
 	var actual map[string][]haproxy.ActualServer
-	err := r.step("actual", func() error {
+	err := r.stepUnless(incremental, "actual", func() error {
+		r.checked = true
 		var err error
 		disk, err = os.ReadFile(cfgPath)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -196,8 +220,8 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		pending[k] = true
 	}
 	var structural, kaChange bool
-	var diff serverDiff
-	_ = r.step("plan", func() error {
+	diff := fast
+	_ = r.stepUnless(incremental, "plan", func() error {
 		// Identical bytes are the common case (nothing changed by hand):
 		// skip building the two skeletons then.
 		same := bytes.Equal(disk, want.HAProxy)
@@ -216,7 +240,6 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		}
 		return nil
 	})
-	newRevision := rev != a.state.AppliedRevision
 
 	// Drift: differences on a revision already applied were made by hand.
 	if !newRevision {
@@ -273,7 +296,14 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 
 	// 7. verify (what was read in step 4 already matched when nothing was applied)
 	if structural || kaChange || r.out.RuntimeChanges > 0 || len(diff.Ops) > 0 {
-		if err := r.step("verify", func() error { return r.verify(ctx, want) }); err != nil {
+		if err := r.step("verify", func() error {
+			if incremental {
+				if done, err := r.verifyTouched(ctx, diff); done {
+					return err
+				}
+			}
+			return r.verify(ctx, want)
+		}); err != nil {
 			return Outcome{}, err
 		}
 	}
