@@ -43,43 +43,43 @@ func (c *Cache) Load(fsys fs.FS) (*Fleet, error) {
 
 // reuseNodes fills nodes and results for the files of fsys the cache holds
 // unchanged and returns the indexes of the others, which the caller
-// decodes (all of them without a cache or a BlobHasher).
-func (c *Cache) reuseNodes(fsys fs.FS, files []string, nodes []*Node) (results []fileResult, miss []int) {
+// decodes (all of them without a cache or a BlobHasher), and each file's
+// hash ("" when unknown) for keepNodes.
+func (c *Cache) reuseNodes(fsys fs.FS, files []string, nodes []*Node) (results []fileResult, miss []int, hashes []string) {
 	results = make([]fileResult, len(files))
 	h, ok := fsys.(BlobHasher)
-	if c == nil || !ok || c.nodes == nil {
+	if c == nil || !ok {
 		miss = make([]int, len(files))
 		for i := range files {
 			miss[i] = i
 		}
-		return results, miss
+		return results, miss, nil
 	}
+	hashes = make([]string, len(files))
 	for i, f := range files {
-		if e, hit := c.nodes[f]; hit && e.hash != "" {
-			if hash, ok := h.BlobHash(f); ok && hash == e.hash {
-				nodes[i], results[i] = e.node, e.result
-				continue
-			}
+		hashes[i], _ = h.BlobHash(f)
+		if e, hit := c.nodes[f]; hit && hashes[i] != "" && hashes[i] == e.hash {
+			nodes[i], results[i] = e.node, e.result
+			continue
 		}
 		miss = append(miss, i)
 	}
-	return results, miss
+	return results, miss, hashes
 }
 
 // keepNodes remembers this load's node files, and only them, for the next.
-func (c *Cache) keepNodes(fsys fs.FS, files []string, nodes []*Node, results []fileResult) {
+func (c *Cache) keepNodes(files, hashes []string, nodes []*Node, results []fileResult) {
 	if c == nil {
 		return
 	}
-	h, ok := fsys.(BlobHasher)
-	if !ok {
+	if hashes == nil {
 		c.nodes = nil
 		return
 	}
 	m := make(map[string]cachedNode, len(files))
 	for i, f := range files {
-		hash, ok := h.BlobHash(f)
-		if !ok {
+		hash := hashes[i]
+		if hash == "" {
 			continue
 		}
 		e := cachedNode{hash: hash, result: results[i]}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -107,5 +108,27 @@ func TestCacheLoadsLikeLoad(t *testing.T) {
 	b, _ := c2.Load(m)
 	if a.Nodes[0] == b.Nodes[0] {
 		t.Error("a file system without blob hashes shared a node between loads")
+	}
+}
+
+// BenchmarkCacheLoadOneChange10k: a load through a Cache of a 10,000-node
+// fleet in which one node file changed since the previous load.
+func BenchmarkCacheLoadOneChange10k(b *testing.B) {
+	m := bigFleet(b, 10000)
+	var c Cache
+	if _, err := c.Load(hashedFS{m}); err != nil {
+		b.Fatal(err)
+	}
+	p := "nodes/gen-node-00042.yaml"
+	orig := string(m[p].Data)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		w := "weight: " + strconv.Itoa(1+i%50) + "\n"
+		m[p] = &fstest.MapFile{Data: []byte(strings.Replace(orig, "weight: 100\n", w, 1))}
+		if _, err := c.Load(hashedFS{m}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -138,7 +138,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	}
 	files = yamlFiles(fsys, NodesDir, &errs)
 	nodes := make([]*Node, len(files))
-	results, miss := l.cache.reuseNodes(fsys, files, nodes)
+	results, miss, hashes := l.cache.reuseNodes(fsys, files, nodes)
 	decoded := l.decodeFiles(fsys, pick(files, miss), KindNode, func(j int) any {
 		nodes[miss[j]] = &Node{File: files[miss[j]]}
 		return nodes[miss[j]]
@@ -146,7 +146,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	for j, i := range miss {
 		results[i] = decoded[j]
 	}
-	l.cache.keepNodes(fsys, files, nodes, results)
+	l.cache.keepNodes(files, hashes, nodes, results)
 	if n := countOK(results); n > 0 {
 		f.Nodes = make([]*Node, 0, n)
 	}

@@ -116,6 +116,8 @@ type Agent struct {
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	lastReload time.Time
+	// skeletons remembers the last rendered hosts' skeletons (skeletonOf).
+	skeletons [2]skeletonMemo
 	// logTarget is the haproxy log target checkLogTarget last looked at.
 	logTarget string
 	// lastCheck is when a reconcile last read the host's full state and

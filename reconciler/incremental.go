@@ -35,7 +35,7 @@ func (r *run) planFromApplied(want *render.Host) (serverDiff, bool) {
 	if a.cfg.Keepalived != nil && !bytes.Equal(prev.Keepalived, want.Keepalived) {
 		return serverDiff{}, false
 	}
-	if len(prev.Backends) != len(want.Backends) || !bytes.Equal(render.Skeleton(prev.HAProxy), render.Skeleton(want.HAProxy)) {
+	if len(prev.Backends) != len(want.Backends) || !bytes.Equal(a.skeletonOf(prev), a.skeletonOf(want)) {
 		return serverDiff{}, false
 	}
 	// The changed servers alone, with their running state taken from the
@@ -85,6 +85,25 @@ func (r *run) planFromApplied(want *render.Host) (serverDiff, bool) {
 		return serverDiff{}, false
 	}
 	return d, true
+}
+
+// skeletonOf is render.Skeleton of h's haproxy.cfg, remembered for the
+// last two hosts (the one the host runs and the newest): each revision's
+// skeleton is built once. Callers hold a.mu.
+func (a *Agent) skeletonOf(h *render.Host) []byte {
+	for _, e := range a.skeletons {
+		if e.host == h {
+			return e.skeleton
+		}
+	}
+	s := render.Skeleton(h.HAProxy)
+	a.skeletons = [2]skeletonMemo{{h, s}, a.skeletons[0]}
+	return s
+}
+
+type skeletonMemo struct {
+	host     *render.Host
+	skeleton []byte
 }
 
 // runningAs is how HAProxy runs s once it is applied and admitted.
