@@ -19,6 +19,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/fleetgen"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 // Environment of the benchmark.
@@ -199,7 +200,7 @@ func newEnv(b testing.TB, bin string, nodes int) *env {
 	b.Cleanup(func() { os.RemoveAll(dir) })
 	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, token: "bench-token",
 		admin: filepath.Join(dir, "admin.sock"), master: filepath.Join(dir, "master.sock"), haproxy: filepath.Join(dir, "haproxy.pid")}
-	e.git = gitserver.NewTest(b, gitserver.Options{})
+	e.git = gitservertest.New(b, gitserver.Options{})
 	files := map[string][]byte{
 		"fleet.yaml":                   []byte(fleetYAML),
 		"zones/z00/zone.yaml":          zoneYAML(freePort(b), freePort(b)),
