@@ -48,13 +48,30 @@ func (r *run) planFromApplied(want *render.Host) (serverDiff, bool) {
 		if pb.Name != b.Name || pb.Balance != b.Balance || pb.Dynamic != b.Dynamic {
 			return serverDiff{}, false
 		}
+		sb := render.Backend{Name: b.Name, Balance: b.Balance, Dynamic: b.Dynamic}
+		have := []haproxy.ActualServer{}
+		bl := map[string]string{}
+		// The common case: the same servers in the same order, compared
+		// in place (no index built).
+		if sameNames(pb.Servers, b.Servers) {
+			for j, s := range b.Servers {
+				if o := pb.Servers[j]; o != s {
+					sb.Servers = append(sb.Servers, s)
+					have = append(have, runningAs(o))
+					bl[o.Name] = o.Line()
+				}
+			}
+			if len(sb.Servers) > 0 {
+				sub = append(sub, sb)
+				running[b.Name] = have
+				lines[b.Name] = bl
+			}
+			continue
+		}
 		old := make(map[string]render.Server, len(pb.Servers))
 		for _, s := range pb.Servers {
 			old[s.Name] = s
 		}
-		sb := render.Backend{Name: b.Name, Balance: b.Balance, Dynamic: b.Dynamic}
-		have := []haproxy.ActualServer{}
-		bl := map[string]string{}
 		for _, s := range b.Servers {
 			o, ok := old[s.Name]
 			delete(old, s.Name)
@@ -104,6 +121,19 @@ func (a *Agent) skeletonOf(h *render.Host) []byte {
 type skeletonMemo struct {
 	host     *render.Host
 	skeleton []byte
+}
+
+// sameNames reports whether a and b name the same servers in the same order.
+func sameNames(a, b []render.Server) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name {
+			return false
+		}
+	}
+	return true
 }
 
 // runningAs is how HAProxy runs s once it is applied and admitted.
