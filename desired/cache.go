@@ -25,12 +25,14 @@ type BlobHasher interface {
 type Cache struct {
 	mu    sync.Mutex
 	nodes map[string]cachedNode // by path
+	gen   uint64                // the load that last saw each entry
 }
 
 type cachedNode struct {
 	hash   string
 	node   *Node // nil when the file did not decode
 	result fileResult
+	gen    uint64
 }
 
 // Load is desired.Load reusing the nodes of the previous load whose files
@@ -76,19 +78,28 @@ func (c *Cache) keepNodes(files, hashes []string, nodes []*Node, results []fileR
 		c.nodes = nil
 		return
 	}
-	m := make(map[string]cachedNode, len(files))
+	// Updated in place (a 10,000-entry map is not rebuilt per load);
+	// entries this load did not see are dropped.
+	if c.nodes == nil {
+		c.nodes = make(map[string]cachedNode, len(files))
+	}
+	c.gen++
 	for i, f := range files {
 		hash := hashes[i]
 		if hash == "" {
 			continue
 		}
-		e := cachedNode{hash: hash, result: results[i]}
+		e := cachedNode{hash: hash, result: results[i], gen: c.gen}
 		if results[i].ok {
 			e.node = nodes[i]
 		}
-		m[f] = e
+		c.nodes[f] = e
 	}
-	c.nodes = m
+	for f, e := range c.nodes {
+		if e.gen != c.gen {
+			delete(c.nodes, f)
+		}
+	}
 }
 
 // pick returns the files at the indexes idx.

@@ -31,6 +31,7 @@ type node struct {
 	name     string
 	mode     fs.FileMode
 	hash     plumbing.Hash // the git object: blob for files and links, tree for directories
+	hexHash  string        // hash in hex, for files (BlobHash); shared with the node it was reused from
 	data     []byte        // file contents or symlink target; shared, never written
 	children []*node       // sorted by name, for directories; shared, never written
 }
@@ -53,7 +54,10 @@ func (f *FS) BlobHash(name string) (string, bool) {
 	if err != nil || !n.mode.IsRegular() {
 		return "", false
 	}
-	return n.hash.String(), true
+	if n.hexHash == "" { // not set on nodes built before it existed
+		return n.hash.String(), true
+	}
+	return n.hexHash, true
 }
 
 // Len returns the number of files, directories and links in the tree, root excluded.

@@ -194,9 +194,12 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 		}
 		if !n.mode.IsDir() {
 			if old != nil && old.hash == e.Hash && !old.mode.IsDir() {
-				n.data = old.data
+				n.data, n.hexHash = old.data, old.hexHash
 			} else if n.data, err = r.blob(e.Hash, p); err != nil {
 				return err
+			}
+			if n.hexHash == "" {
+				n.hexHash = e.Hash.String()
 			}
 		}
 		dir.children = append(dir.children, n)
