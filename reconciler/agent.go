@@ -27,6 +27,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -84,9 +85,9 @@ type Config struct {
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
-	// AdmitTimeout bounds the wait for a new server's first health check
-	// (default 10s); servers that have not passed by then stay in
-	// maintenance and are retried at the next reconcile.
+	// AdmitTimeout is how long a new server may wait for its first passing
+	// health check before it is reported stuck (default 10s). Nothing waits
+	// for it: the server stays out of service until it passes (admission.go).
 	AdmitTimeout time.Duration
 	// DrainTimeout bounds how long a removed server drains (default 30s).
 	DrainTimeout time.Duration
@@ -118,18 +119,22 @@ type Agent struct {
 	// never waits for a reconcile.
 	status atomic.Pointer[agentapi.Status]
 	smu    sync.Mutex
+	// admWatch tells the admission watch which servers wait (admission.go).
+	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	lastReload time.Time
-	// skeletons remembers the last rendered hosts' skeletons (skeletonOf).
-	skeletons [2]skeletonMemo
 	// logTarget is the haproxy log target checkLogTarget last looked at.
 	logTarget string
 	// lastCheck is when a reconcile last read the host's full state and
 	// found it converged (see Config.DriftInterval).
 	lastCheck time.Time
 	failures  int // consecutive transient failures, for backoff
+	// pendingStatus describes each server waiting for admission.
+	pendingStatus []string
+	// scratch is reused for the servers' "before" lists (servers.go).
+	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string
@@ -148,12 +153,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	log := cfg.Logger.With("host", cfg.Host)
 	a := &Agent{
-		cfg:     cfg,
-		log:     log,
-		runtime: &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
-		master:  haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
-		metrics: newMetrics(cfg.Registry),
-		trigger: trigger.New(),
+		cfg:      cfg,
+		log:      log,
+		runtime:  &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
+		master:   haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
+		metrics:  newMetrics(cfg.Registry),
+		trigger:  trigger.New(),
+		admWatch: newAdmissionWatch(),
 	}
 	st, err := a.loadState()
 	if err != nil {
@@ -214,6 +220,10 @@ func cloneStatus(s *agentapi.Status) agentapi.Status {
 func (a *Agent) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -297,7 +307,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 			s.DesiredRevision = r.desiredRev
 		}
 		s.Drift = slices.Clone(r.drift)
-		s.Pending = slices.Clone(a.state.Pending)
+		s.Pending = slices.Clone(a.pendingStatus)
 		s.LastResult = out.Result
 		s.LastError = ""
 		if out.Err != nil {

@@ -44,9 +44,13 @@ func TestDriftCheckOnItsSchedule(t *testing.T) {
 
 	// The check becomes due: the drift is found and corrected.
 	h.agent.cfg.DriftInterval = time.Nanosecond
-	out = h.reconcile(rev)
+	out = h.agent.Reconcile(testCtx(t, 30*time.Second))
 	st = h.agent.Status()
-	if len(st.Drift) != 1 || !strings.Contains(st.Drift[0], "n-001") || h.servers()["n-001"].State != haproxy.StateReady {
-		t.Fatalf("due drift check: %+v, drift %v, n-001 %s", out, st.Drift, h.servers()["n-001"].State)
+	if len(st.Drift) != 1 || !strings.Contains(st.Drift[0], "n-001") {
+		t.Fatalf("due drift check: %+v, drift %v", out, st.Drift)
+	}
+	h.reconcile(rev) // admitted again once its check passes
+	if s := h.servers()["n-001"].State; s != haproxy.StateReady {
+		t.Fatalf("n-001 %s after the drift was corrected", s)
 	}
 }

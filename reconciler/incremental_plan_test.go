@@ -45,7 +45,7 @@ func TestPlanFromApplied(t *testing.T) {
 	}{
 		{"nothing", host("roundrobin", a, b, c), true, nil},
 		{"weight", host("roundrobin", srv("a", 5), b, c), true, []string{"set-weight be/a"}},
-		{"drain", host("roundrobin", a, drained, c), true, []string{"set-weight be/b", "set-state be/b"}},
+		{"drain", host("roundrobin", a, drained, c), true, []string{"set-state be/b"}},
 		{"address", host("roundrobin", a, b, moved), true, []string{"set-addr be/c"}},
 		{"settings", host("roundrobin", ssl, b, c), true, []string{"replace be/a"}},
 		{"add", host("roundrobin", a, b, c, srv("d", 100)), true, []string{"add be/d"}},
@@ -69,7 +69,7 @@ func TestPlanFromApplied(t *testing.T) {
 			}
 			var ops []string
 			for _, op := range d.Ops {
-				ops = append(ops, op.Op+" "+op.key())
+				ops = append(ops, op.Op+" "+op.Backend+"/"+op.Server)
 			}
 			slices.Sort(ops)
 			w := slices.Clone(tc.ops)

@@ -48,12 +48,18 @@ func TestIncrementalApply(t *testing.T) {
 		t.Fatalf("drain: %+v, n-001 %+v", out, s)
 	}
 
+	// The add is planned from what changed; the new server's admission is
+	// then tracked by the following reconciles, which read the host.
 	rev = h.commit(map[string][]byte{nodePath(3): nodeFile(3, h.fleet.farm.ports[3], 100)}, []string{nodePath(2)}, "add 3, remove 2")
-	out = h.reconcile(rev)
+	out = h.agent.Reconcile(testCtx(t, 30*time.Second))
 	incremental("add and remove", true)
+	if out.Err != nil || out.RuntimeChanges != 2 {
+		t.Fatalf("add and remove: %+v", out)
+	}
+	h.reconcile(rev)
 	srv := h.servers()
-	if _, ok := srv["n-002"]; ok || srv["n-003"].State != haproxy.StateReady || out.RuntimeChanges != 2 {
-		t.Fatalf("add and remove: %+v, servers %v", out, srv)
+	if _, ok := srv["n-002"]; ok || srv["n-003"].State != haproxy.StateReady {
+		t.Fatalf("add and remove: servers %v", srv)
 	}
 	if h.reloads() != before {
 		t.Fatalf("reloads %d -> %d", before, h.reloads())
