@@ -89,6 +89,8 @@ haproxy:
 keepalived:
   advertInt: 200ms
   ownerPriority: ` + strconv.Itoa(prio) + `
+addressPolicy:
+  allowLoopback: true
 `),
 		"zones/lo/zone.yaml": []byte(fmt.Sprintf(`kind: Zone
 name: lo

@@ -187,6 +187,17 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	if err := checkRenderedPaths(f); err != nil {
 		return err
 	}
+	// The agent API's secrets are checked before anything starts.
+	var token, secret string
+	if f.listen != "" {
+		if token, err = readSharedSecret("sync-token-file", f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+			return err
+		}
+		if secret, err = readSharedSecret("webhook-secret-file", f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET"); err != nil {
+			return err
+		}
+		warnExposure(log, "the agent API", f.listen, false)
+	}
 	kaLog := log.With("process", "keepalived")
 	// reloads counts the reloads of the keepalived processes --supervise
 	// starts, so the driver confirms a reload by keepalived's own log; a
@@ -247,14 +258,6 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		}
 	}
 	if f.listen != "" {
-		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
-		if err != nil {
-			return fail(err)
-		}
-		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
-		if err != nil {
-			return fail(err)
-		}
 		h, err := a.Handler(trigger.HTTPAuth{Token: token, Secret: secret}, reg)
 		if err != nil {
 			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
