@@ -49,10 +49,11 @@ func sortNodes(ns []*node) {
 // BlobHash returns the git blob hash of the file name (following symbolic
 // links like ReadFile): two files with the same hash have the same
 // contents, so a reader can keep what it derived from a file for as long as
-// its hash does not change.
+// its hash does not change. Only an FS read from a commit knows its
+// hashes: for one built by FromDir or FromFiles it reports false.
 func (f *FS) BlobHash(name string) (string, bool) {
 	n, err := f.lookup("blobhash", name, true)
-	if err != nil || !n.mode.IsRegular() {
+	if err != nil || !n.mode.IsRegular() || n.hash.IsZero() {
 		return "", false
 	}
 	if n.hexHash == "" { // not set on nodes built before it existed

@@ -1,10 +1,12 @@
 package gittree_test
 
 import (
+	"context"
 	"io/fs"
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 )
@@ -112,5 +114,28 @@ func TestFromCommitReusing(t *testing.T) {
 	}
 	if !strings.HasPrefix(listing(t, want)["nodes/a.yaml"], "-rw-r--r--") {
 		t.Error("mode of nodes/a.yaml")
+	}
+}
+
+// TestBlobHashOnlyFromCommits: an FS not read from a commit has no blob
+// hashes (a reader keyed by them must read every file).
+func TestBlobHashOnlyFromCommits(t *testing.T) {
+	f, err := gittree.FromFiles(map[string][]byte{"a.yaml": []byte("a"), "b.yaml": []byte("b")}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a.yaml", "b.yaml"} {
+		if h, ok := f.BlobHash(p); ok || h != "" {
+			t.Errorf("FromFiles %s: BlobHash %q %v", p, h, ok)
+		}
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"x.yaml": "x"})
+	d, err := gittree.FromDir(context.Background(), dir, gittree.DirLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := d.BlobHash("x.yaml"); ok || h != "" {
+		t.Errorf("FromDir: BlobHash %q %v", h, ok)
 	}
 }

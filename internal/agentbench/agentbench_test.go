@@ -198,7 +198,7 @@ func newEnv(b testing.TB, bin string, nodes int) *env {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, token: "bench-token",
+	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, token: "bench-sync-token-of-at-least-32-bytes",
 		admin: filepath.Join(dir, "admin.sock"), master: filepath.Join(dir, "master.sock"), haproxy: filepath.Join(dir, "haproxy.pid")}
 	e.git = gitservertest.New(b, gitserver.Options{})
 	files := map[string][]byte{
@@ -417,6 +417,8 @@ haproxy:
 keepalived:
   advertInt: 1s
   ownerPriority: 150
+addressPolicy:
+  allowLoopback: true
 `
 
 // backendYAML is fleetgen's HTTP backend with checks every 30 s, so 10,000
