@@ -31,7 +31,7 @@ const (
 	hostAddr  = "198.18.1.11"
 	gitAddr   = "198.18.1.250"
 	gitToken  = "git-token-0123456789abcdef"
-	syncToken = "sync-token-0123456789abcdef"
+	syncToken = "sync-token-0123456789abcdef0123456789abcdef"
 )
 
 // TestAnsibleSite is the deployment path for real, on Debian 12 root
