@@ -55,6 +55,9 @@ type Status struct {
 	// Pending lists servers held out of rotation because their first health
 	// check has not passed, with the reason.
 	Pending []string `json:"pending,omitempty"`
+	// Containers is the state of each container a container host runs
+	// (agent in the container role only).
+	Containers []ContainerStatus `json:"containers,omitempty"`
 }
 
 // Counts are cumulative since the agent started.
