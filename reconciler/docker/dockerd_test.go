@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"testing/fstest"
@@ -46,6 +47,7 @@ func startDockerd(t testing.TB) *dockerd {
 	d := &dockerd{t: t, dir: dir, sock: filepath.Join(dir, "docker.sock")}
 	t.Cleanup(func() {
 		d.stop()
+		unmountUnder(t, dir)
 		if err := os.RemoveAll(dir); err != nil {
 			t.Logf("removing %s: %v", dir, err)
 		}
@@ -232,7 +234,7 @@ func waitFor(t testing.TB, what string, cond func() (bool, string)) {
 // byName finds a container's status in a result.
 func byName(res Result, name string) (st struct {
 	State, Health, ID, Error string
-	Restarts             int
+	Restarts                 int
 }) {
 	for _, c := range res.Containers {
 		if c.Name == name {
@@ -256,3 +258,19 @@ func managedNames(t testing.TB, e *Engine) map[string]container.Summary {
 	return out
 }
 
+// unmountUnder detaches whatever a killed engine left mounted under dir.
+func unmountUnder(t testing.TB, dir string) {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Logf("reading mounts: %v", err)
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			if err := syscall.Unmount(f[1], syscall.MNT_DETACH); err != nil {
+				t.Logf("unmounting %s: %v", f[1], err)
+			}
+		}
+	}
+}

@@ -262,6 +262,7 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 	}
 	spec.Config.Labels[LabelImageID] = imageID
 
+	op := OpCreate // what creating the container below is, when it is needed
 	if ex != nil && (ex.Labels[LabelSpec] != spec.Hash || ex.Labels[LabelImageID] != imageID) {
 		what := "its spec changed"
 		if ex.Labels[LabelSpec] == spec.Hash {
@@ -272,7 +273,7 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 			return fail(agentapi.ContainerError, fmt.Errorf("replacing (%s): %w", what, err))
 		}
 		ex = nil
-		res.Ops[OpReplace]++
+		op = OpReplace
 	} else if ex != nil && ex.State != "running" && ex.State != "restarting" {
 		msg := fmt.Sprintf("container %s is %s (%s), not running", c.Name, ex.State, ex.Status)
 		if r.cfg.Drift == DriftWarn {
@@ -284,8 +285,7 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 			return fail(agentapi.ContainerError, fmt.Errorf("recreating a stopped container: %w", err))
 		}
 		ex = nil
-		res.Ops[OpRecreate]++
-		r.recreated[c.Name]++
+		op = OpRecreate
 	} else if ex == nil && r.ran[c.Name] == spec.Hash {
 		msg := fmt.Sprintf("container %s was removed by hand", c.Name)
 		if r.cfg.Drift == DriftWarn {
@@ -295,10 +295,7 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 			return st
 		}
 		res.Drift = append(res.Drift, msg+": recreated")
-		res.Ops[OpRecreate]++
-		r.recreated[c.Name]++
-	} else if ex == nil {
-		res.Ops[OpCreate]++
+		op = OpRecreate
 	}
 
 	id := ""
@@ -312,7 +309,11 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 			st.ID = id
 			return fail(agentapi.ContainerError, err)
 		}
-		r.log.Info("container started", "container", c.Name, "id", short(id), "image", c.Image, "address", c.Address)
+		res.Ops[op]++
+		if op == OpRecreate {
+			r.recreated[c.Name]++
+		}
+		r.log.Info("container started", "container", c.Name, "op", op, "id", short(id), "image", c.Image, "address", c.Address)
 	}
 	r.ran[c.Name] = spec.Hash
 	return r.status(ctx, st, id, c, spec)
