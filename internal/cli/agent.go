@@ -44,6 +44,8 @@ type agentFlags struct {
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
+	docker, dockerNetwork             string
+	dockerResync                      time.Duration
 }
 
 func newAgentCmd() *cobra.Command {
@@ -100,6 +102,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	addContainerFlags(fl, &f)
 	return cmd
 }
 
@@ -155,6 +158,11 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if container, err := containerRole(ctx, f, fetcher, log); err != nil {
+		return err
+	} else if container {
+		return runContainerAgent(ctx, cmd, f, fetcher, reg, log)
+	}
 	cfg := reconciler.Config{
 		Host:     f.host,
 		Source:   fetcher,
