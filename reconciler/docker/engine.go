@@ -75,7 +75,7 @@ func (e *Engine) Managed(ctx context.Context) ([]container.Summary, error) {
 }
 
 // errImageMissing is an image that is not on the host (and was not pulled).
-var errImageMissing = errors.New("image missing")
+var errImageMissing = errors.New("not present")
 
 // EnsureImage returns the ID of ref on the host. A missing image is pulled
 // when pull is set; otherwise, or when the pull fails, the error wraps
@@ -89,16 +89,16 @@ func (e *Engine) EnsureImage(ctx context.Context, ref string, pull bool, pullTim
 		return "", fmt.Errorf("inspecting image %q: %w", ref, err)
 	}
 	if !pull {
-		return "", fmt.Errorf("%w: not present (pullPolicy Never)", errImageMissing)
+		return "", fmt.Errorf("%w (pullPolicy Never: build or load it on the host, or set pullPolicy IfNotPresent)", errImageMissing)
 	}
 	pctx, cancel := context.WithTimeout(ctx, pullTimeout)
 	defer cancel()
 	if err := e.pull(pctx, ref); err != nil {
-		return "", fmt.Errorf("%w: not present and could not be pulled: %w", errImageMissing, err)
+		return "", fmt.Errorf("%w and could not be pulled: %w", errImageMissing, err)
 	}
 	img, err = e.c.ImageInspect(ctx, ref)
 	if err != nil {
-		return "", fmt.Errorf("%w: pulled but not found: %w", errImageMissing, err)
+		return "", fmt.Errorf("%w after a pull: %w", errImageMissing, err)
 	}
 	return img.ID, nil
 }

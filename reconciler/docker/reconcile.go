@@ -255,8 +255,8 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 	imageID, err := r.eng.EnsureImage(ctx, c.Image, spec.Pull, r.cfg.PullTimeout)
 	if err != nil {
 		if errors.Is(err, errImageMissing) {
-			msg := strings.TrimPrefix(err.Error(), errImageMissing.Error()+": ")
-			return fail(agentapi.ContainerImageMissing, fmt.Errorf("image %q %s on host %s", c.Image, msg, r.cfg.Host))
+			msg := strings.TrimPrefix(err.Error(), errImageMissing.Error())
+			return fail(agentapi.ContainerImageMissing, fmt.Errorf("image %q not present on host %s%s", c.Image, r.cfg.Host, msg))
 		}
 		return fail(agentapi.ContainerError, err)
 	}

@@ -202,11 +202,11 @@ func TestImageMissing(t *testing.T) {
 		t.Fatalf("apply: err %v converged %v", res.Err, res.Converged())
 	}
 	st := byName(res, "new-backend")
-	if st.State != agentapi.ContainerImageMissing || st.Error != `image "nginx:alpine" not present (pullPolicy Never) on host eu-docker-1` {
+	if st.State != agentapi.ContainerImageMissing || st.Error != `image "nginx:alpine" not present on host eu-docker-1 (pullPolicy Never: build or load it on the host, or set pullPolicy IfNotPresent)` {
 		t.Errorf("new-backend: %+v", st)
 	}
 	st = byName(res, "pulled")
-	if st.State != agentapi.ContainerImageMissing || !strings.HasPrefix(st.Error, `image "127.0.0.1:1/nope:1" not present and could not be pulled: `) {
+	if st.State != agentapi.ContainerImageMissing || !strings.HasPrefix(st.Error, `image "127.0.0.1:1/nope:1" not present on host eu-docker-1 and could not be pulled: `) {
 		t.Errorf("pulled: %+v", st)
 	}
 	if st := byName(res, "web-3"); st.State != agentapi.ContainerRunning {
