@@ -30,8 +30,8 @@ type Spec struct {
 	Pull    bool
 	Address string
 	// Hash identifies everything that requires a new container when it
-	// changes (image reference, command, env, limits, restart, address,
-	// network); the health check and serve do not.
+	// changes (desired.ContainerRuntime and the network); the health
+	// check, port and serve do not.
 	Hash             string
 	Config           container.Config
 	HostConfig       container.HostConfig
@@ -61,21 +61,19 @@ func ZoneNetwork(z *desired.Zone, h *desired.ContainerHost) (Network, error) {
 	return Network{Name: "ddc-" + z.Name, Zone: z.Name, Parent: h.Interface, Subnet: subnet.Masked(), IPRange: rng.Masked(), Gateway: gw}, nil
 }
 
-// hashed is what Spec.Hash covers.
+// hashed is what Spec.Hash covers: the container's runtime part (the
+// one rule of what needs a new container, shared with plan) and the
+// network it joins.
 type hashed struct {
-	Image, Restart, Address, Network string
-	Command, Args, Env               []string
-	Port, MilliCPU, MemoryMiB        int
+	desired.ContainerRuntime
+	Network string `json:"network"`
 }
 
 // NewSpec translates c for host, revision rev, on net (nil: NetworkNone).
 func NewSpec(c *desired.Container, host, rev string, net *Network) *Spec {
-	env := make([]string, 0, len(c.Env))
-	for _, e := range c.Env {
-		env = append(env, e.Name+"="+e.Value)
-	}
-	h := hashed{Image: c.Image, Restart: c.Restart, Address: c.Address, Network: NetworkNone,
-		Command: c.Command, Args: c.Args, Env: env, Port: c.Port, MilliCPU: c.Limits.MilliCPU, MemoryMiB: c.Limits.MemoryMiB}
+	rt := c.Runtime()
+	env := rt.Env
+	h := hashed{ContainerRuntime: rt, Network: NetworkNone}
 	if net != nil {
 		h.Network = net.Name + "@" + net.Parent
 	}
