@@ -22,6 +22,7 @@ import (
 // exec root, socket and pid file, no default bridge, no iptables.
 type dockerd struct {
 	t    testing.TB
+	ns   string // network namespace it runs in ("" = the test's)
 	dir  string
 	sock string
 	cmd  *exec.Cmd
@@ -31,7 +32,10 @@ type dockerd struct {
 
 // startDockerd starts a dockerd in a new directory; it is stopped and the
 // directory removed when the test ends, even when it fails.
-func startDockerd(t testing.TB) *dockerd {
+func startDockerd(t testing.TB) *dockerd { return startDockerdIn(t, "") }
+
+// startDockerdIn is startDockerd inside network namespace ns.
+func startDockerdIn(t testing.TB, ns string) *dockerd {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("dockerd needs root")
@@ -44,7 +48,7 @@ func startDockerd(t testing.TB) *dockerd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &dockerd{t: t, dir: dir, sock: filepath.Join(dir, "docker.sock")}
+	d := &dockerd{t: t, ns: ns, dir: dir, sock: filepath.Join(dir, "docker.sock")}
 	t.Cleanup(func() {
 		d.stop()
 		unmountUnder(t, dir)
@@ -63,14 +67,21 @@ func (d *dockerd) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command("dockerd",
+	args := []string{"dockerd",
 		"--data-root", filepath.Join(d.dir, "data"),
 		"--exec-root", filepath.Join(d.dir, "exec"),
-		"-H", "unix://"+d.sock,
+		"-H", "unix://" + d.sock,
 		"--pidfile", filepath.Join(d.dir, "docker.pid"),
 		"--bridge=none", "--iptables=false", "--ip-masq=false",
 		"--log-level=warn",
-	)
+	}
+	if d.ns != "" {
+		// nsenter enters the network namespace only and execs dockerd (the
+		// pid stays dockerd's). Not ip netns exec: it remounts /sys in a
+		// new mount namespace, where dockerd finds no cgroups.
+		args = append([]string{"nsenter", "--net=/run/netns/" + d.ns, "--"}, args...)
+	}
+	d.cmd = exec.Command(args[0], args[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = log, log
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
