@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -120,5 +121,39 @@ func TestImageGrammar(t *testing.T) {
 		if got := ValidArg(tc.s); got != tc.argument {
 			t.Errorf("ValidArg(%q) = %v", tc.s, got)
 		}
+	}
+}
+
+func TestPlaceContainer(t *testing.T) {
+	fsys := readExamples(t)
+	f, errs := Decode(fsys)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	host, addr, err := PlaceContainer(f, "eu")
+	if err != nil || host != "eu-docker-1" || addr != "198.18.1.65" {
+		t.Fatalf("PlaceContainer(eu) = %q, %q, %v", host, addr, err)
+	}
+	// Taken addresses are skipped, whatever holds them.
+	f.Containers = append(f.Containers, &Container{Name: "a", Host: "eu-docker-1", Zone: "eu", Address: "198.18.1.65"})
+	f.Nodes[0].Host = "198.18.1.66"
+	if _, addr, _ := PlaceContainer(f, "eu"); addr != "198.18.1.67" {
+		t.Errorf("next address = %s, want 198.18.1.67", addr)
+	}
+	// The least loaded host wins; ties go to the first.
+	z := f.Zone("eu")
+	z.Containers.Hosts = append(z.Containers.Hosts, &ContainerHost{Name: "eu-docker-2", Address: "198.18.1.32", Interface: "eth0"})
+	if host, _, _ := PlaceContainer(f, "eu"); host != "eu-docker-2" {
+		t.Errorf("host = %s, want the idle eu-docker-2", host)
+	}
+	for _, zone := range []string{"mars"} {
+		if _, _, err := PlaceContainer(f, zone); err == nil {
+			t.Errorf("PlaceContainer(%s) succeeded", zone)
+		}
+	}
+	z.Containers.CIDR = "198.18.1.64/30" // .65 and .66 usable, both taken
+	f.Nodes[0].Host = "198.18.1.66"
+	if _, _, err := PlaceContainer(f, "eu"); err == nil || !strings.Contains(err.Error(), "no free address") {
+		t.Errorf("full range: %v", err)
 	}
 }
