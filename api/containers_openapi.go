@@ -33,9 +33,9 @@ func addContainerPaths(paths, schemas obj) {
 	})
 	schemas["ContainerView"] = objSchema([]string{"name", "image", "zone", "host", "address", "port", "state", "restarts"}, obj{
 		"name": str(""), "image": str(""), "zone": str(""), "host": str(""), "address": str(""), "port": integer(""),
-		"serve": objSchema(nil, obj{"backend": str(""), "port": integer(""), "weight": integer("")}),
-		"state": str("running, exited, created, restarting, missing, image-missing, error, unknown or pending"),
-		"health": obj{"type": "string", "enum": []string{"none", "starting", "healthy", "unhealthy"}},
+		"serve":      objSchema(nil, obj{"backend": str(""), "port": integer(""), "weight": integer("")}),
+		"state":      str("running, exited, created, restarting, missing, image-missing, error, unknown or pending"),
+		"health":     obj{"type": "string", "enum": []string{"none", "starting", "healthy", "unhealthy"}},
 		"started_at": obj{"type": "string", "format": "date-time"}, "restarts": integer(""), "error": str(""),
 	})
 	schemas["Containers"] = objSchema([]string{"revision", "containers"}, obj{"revision": str(""), "containers": array(ref("ContainerView"))})
