@@ -184,7 +184,11 @@ func fleet(t testing.TB, files map[string]string) *desired.Fleet {
 		t.Fatal(err)
 	}
 	for name, body := range files {
-		m["containers/"+name+".yaml"] = &fstest.MapFile{Data: []byte(body)}
+		p := "containers/" + name + ".yaml"
+		if strings.Contains(name, "/") {
+			p = name // a whole path: replaces an example file
+		}
+		m[p] = &fstest.MapFile{Data: []byte(body)}
 	}
 	f, err := desired.Load(m)
 	if err != nil {
