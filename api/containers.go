@@ -287,11 +287,22 @@ func (s *Server) postContainer(w http.ResponseWriter, r *http.Request) error {
 			if in.Address != "" {
 				addr = in.Address
 			}
+			if in.Serve == nil {
+				// The original design's containers are backends: serve
+				// the zone's default HTTP backend unless told otherwise.
+				if be := defaultHTTPBackend(f.Zone(in.Zone)); be != "" {
+					in.Serve = &ServeInput{Backend: be}
+				}
+			}
 			b, err := encodeYAML(in.node(host, addr))
 			if err != nil {
 				return err
 			}
-			out["container"] = map[string]any{"name": in.Name, "image": in.Image, "zone": in.Zone, "host": host, "address": addr, "file": file}
+			c := map[string]any{"name": in.Name, "image": in.Image, "zone": in.Zone, "host": host, "address": addr, "file": file}
+			if in.Serve != nil {
+				c["serve"] = in.Serve.Backend
+			}
+			out["container"] = c
 			return t.WriteFile(file, b)
 		},
 		afterApplied: func(ctx context.Context, rev string) (any, bool) { return s.containerServing(ctx, rev, in.Name) },
@@ -324,6 +335,19 @@ func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) error {
 			return t.Remove(file)
 		},
 	})
+}
+
+// defaultHTTPBackend is the default backend of z's first HTTP frontend, or "".
+func defaultHTTPBackend(z *desired.Zone) string {
+	if z == nil {
+		return ""
+	}
+	for _, fe := range z.Frontends {
+		if (fe.Mode == "http" || fe.Mode == "") && fe.DefaultBackend != "" {
+			return fe.DefaultBackend
+		}
+	}
+	return ""
 }
 
 // containerServing reports whether the container declared at rev runs

@@ -29,7 +29,7 @@ func addContainerPaths(paths, schemas obj) {
 		"env":    array(objSchema([]string{"name"}, obj{"name": str(""), "value": str("")})),
 		"limits": objSchema(nil, obj{"milliCPU": integer(""), "memoryMiB": integer("")}),
 		"health": objSchema(nil, obj{"path": str(""), "port": integer(""), "expectStatus": integer(""), "interval": str(""), "timeout": str(""), "retries": integer("")}),
-		"serve":  objSchema([]string{"backend"}, obj{"backend": str(""), "port": integer(""), "weight": integer("")}),
+		"serve":  objSchema([]string{"backend"}, obj{"backend": str("default: the default backend of the zone's first HTTP frontend"), "port": integer(""), "weight": integer("")}),
 	})
 	schemas["ContainerView"] = objSchema([]string{"name", "image", "zone", "host", "address", "port", "state", "restarts"}, obj{
 		"name": str(""), "image": str(""), "zone": str(""), "host": str(""), "address": str(""), "port": integer(""),

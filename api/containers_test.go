@@ -34,7 +34,7 @@ func TestContainersLifecycle(t *testing.T) {
 	}
 	e.validAt(m.Revision)
 	file := e.show(m.Revision, "containers/new-backend.yaml")
-	for _, want := range []string{"kind: Container", "name: new-backend", "image: nginx:alpine", "zone: eu", "host: eu-docker-1", "address: 198.18.1.65", "port: 80"} {
+	for _, want := range []string{"kind: Container", "name: new-backend", "image: nginx:alpine", "zone: eu", "host: eu-docker-1", "address: 198.18.1.65", "port: 80", "serve:\n  backend: ddc_nodes_http"} {
 		if !strings.Contains(file, want) {
 			t.Errorf("containers/new-backend.yaml lacks %q:\n%s", want, file)
 		}

@@ -8,32 +8,53 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
 )
 
+// ImageFile is one file of an image built FROM scratch.
+type ImageFile struct {
+	Path string // absolute path in the image
+	Mode int64
+	Data []byte
+}
+
 // BuildFromScratch builds image tag FROM scratch holding one static
 // executable at /name (the image's entrypoint) with the engine's classic
 // builder: no registry, no BuildKit.
 func (e *Engine) BuildFromScratch(ctx context.Context, tag, name string, exe []byte) error {
-	if strings.ContainsAny(name, "/ \"\n") || name == "" {
-		return fmt.Errorf("building %s: bad file name %q", tag, name)
-	}
-	dockerfile := fmt.Sprintf("FROM scratch\nCOPY %s /%s\nENTRYPOINT [\"/%s\"]\n", name, name, name)
+	return e.BuildImage(ctx, tag, []ImageFile{{Path: "/" + name, Mode: 0o755, Data: exe}}, []string{"/" + name})
+}
+
+// BuildImage builds image tag FROM scratch with files and entrypoint, with
+// the engine's classic builder.
+func (e *Engine) BuildImage(ctx context.Context, tag string, files []ImageFile, entrypoint []string) error {
+	var df strings.Builder
+	df.WriteString("FROM scratch\n")
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode int64
-		data []byte
-	}{{"Dockerfile", 0o644, []byte(dockerfile)}, {name, 0o755, exe}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data))}); err != nil {
+	add := func(name string, mode int64, data []byte) error {
+		return errors.Join(tw.WriteHeader(&tar.Header{Name: name, Mode: mode, Size: int64(len(data))}), func() error { _, err := tw.Write(data); return err }())
+	}
+	for i, f := range files {
+		if !path.IsAbs(f.Path) || strings.ContainsAny(f.Path, " \"\n\\") || path.Clean(f.Path) != f.Path {
+			return fmt.Errorf("building %s: bad image path %q", tag, f.Path)
+		}
+		src := fmt.Sprintf("f%d", i)
+		if err := add(src, f.Mode, f.Data); err != nil {
 			return fmt.Errorf("building %s: %w", tag, err)
 		}
-		if _, err := tw.Write(f.data); err != nil {
-			return fmt.Errorf("building %s: %w", tag, err)
-		}
+		fmt.Fprintf(&df, "COPY %s %s\n", src, f.Path)
+	}
+	ep, err := json.Marshal(entrypoint)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&df, "ENTRYPOINT %s\n", ep)
+	if err := add("Dockerfile", 0o644, []byte(df.String())); err != nil {
+		return fmt.Errorf("building %s: %w", tag, err)
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("building %s: %w", tag, err)

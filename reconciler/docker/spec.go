@@ -23,6 +23,14 @@ const (
 	NetworkNone = "none"
 )
 
+// Variables the agent adds to every container's environment (after the
+// file's own env).
+const (
+	EnvContainer = "DDC_GITOPS_CONTAINER" // the container's name
+	EnvZone      = "DDC_GITOPS_ZONE"      // its zone
+	EnvAddress   = "DDC_GITOPS_ADDRESS"   // its address on the zone network
+)
+
 // Spec is a desired container translated into Docker terms.
 type Spec struct {
 	Name    string
@@ -84,6 +92,9 @@ func NewSpec(c *desired.Container, host, rev string, net *Network) *Spec {
 		Hash:   hex.EncodeToString(sum[:8]),
 		Health: c.Health,
 	}
+	// Every container learns who it is: the variables come from the
+	// name, zone and address, so they are covered by the hash already.
+	env = append(env[:len(env):len(env)], EnvContainer+"="+c.Name, EnvZone+"="+c.Zone, EnvAddress+"="+c.Address)
 	s.Config = container.Config{
 		Image: c.Image,
 		Env:   env,
