@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/docker/docker/api/types/build"
@@ -25,14 +26,23 @@ type ImageFile struct {
 // executable at /name (the image's entrypoint) with the engine's classic
 // builder: no registry, no BuildKit.
 func (e *Engine) BuildFromScratch(ctx context.Context, tag, name string, exe []byte) error {
-	return e.BuildImage(ctx, tag, []ImageFile{{Path: "/" + name, Mode: 0o755, Data: exe}}, []string{"/" + name})
+	return e.BuildImage(ctx, tag, []ImageFile{{Path: "/" + name, Mode: 0o755, Data: exe}}, []string{"/" + name}, nil)
 }
 
-// BuildImage builds image tag FROM scratch with files and entrypoint, with
-// the engine's classic builder.
-func (e *Engine) BuildImage(ctx context.Context, tag string, files []ImageFile, entrypoint []string) error {
+// reImageEnv is what BuildImage accepts as an ENV line.
+var reImageEnv = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9_./:,=-]*$`)
+
+// BuildImage builds image tag FROM scratch with files, entrypoint and env
+// (NAME=value), with the engine's classic builder.
+func (e *Engine) BuildImage(ctx context.Context, tag string, files []ImageFile, entrypoint, env []string) error {
 	var df strings.Builder
 	df.WriteString("FROM scratch\n")
+	for _, kv := range env {
+		if !reImageEnv.MatchString(kv) {
+			return fmt.Errorf("building %s: environment %q: want NAME=value of letters, digits and _./:,=-", tag, kv)
+		}
+		fmt.Fprintf(&df, "ENV %s\n", kv)
+	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	add := func(name string, mode int64, data []byte) error {

@@ -222,3 +222,12 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Kill sends signal to a container (for tests and operators: the agent
+// never kills).
+func (e *Engine) Kill(ctx context.Context, id, signal string) error {
+	if err := e.c.ContainerKill(ctx, id, signal); err != nil {
+		return fmt.Errorf("killing container %s: %w", short(id), err)
+	}
+	return nil
+}
