@@ -195,7 +195,15 @@ const (
 )
 
 func (s *Server) containerViews(ctx context.Context, f *desired.Fleet, only string) []ContainerView {
-	statuses := s.agents.Statuses(ctx, "")
+	// Only the container hosts are asked: an HAProxy agent busy with a
+	// long reconcile does not hold up this answer.
+	hosts := map[string]bool{}
+	for _, c := range f.Containers {
+		if only == "" || c.Name == only {
+			hosts[c.Host] = true
+		}
+	}
+	statuses := s.agents.StatusesOf(ctx, hosts)
 	out := []ContainerView{}
 	for _, c := range f.Containers {
 		if only != "" && c.Name != only {

@@ -45,7 +45,7 @@ type agentFlags struct {
 	watch                             string
 	logFormat, logLevel               string
 	docker, dockerNetwork             string
-	dockerResync                      time.Duration
+	dockerResync, dockerDrain         time.Duration
 }
 
 func newAgentCmd() *cobra.Command {

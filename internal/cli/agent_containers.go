@@ -24,6 +24,7 @@ func addContainerFlags(fl *pflag.FlagSet, f *agentFlags) {
 	fl.StringVar(&f.docker, "docker", "", "Docker engine of this host (e.g. unix:///run/docker.sock): when the zone file lists --host under containers.hosts, the agent runs its containers/*.yaml")
 	fl.StringVar(&f.dockerNetwork, "docker-network", docker.NetworkMacvlan, "how containers join the zone network: macvlan (on the host's interface from the zone file) or none")
 	fl.DurationVar(&f.dockerResync, "docker-resync", 10*time.Second, "container role: full pass interval (engine events trigger one at once)")
+	fl.DurationVar(&f.dockerDrain, "docker-drain-delay", 3*time.Second, "container role: how long a serving container keeps running after it left git, while the HAProxy hosts take its server out")
 }
 
 // containerRole decides the agent's role from the host's place in the
@@ -66,7 +67,7 @@ func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, sr
 	}
 	defer eng.Close()
 	a, err := docker.NewAgent(docker.AgentConfig{
-		Reconciler: docker.ReconcilerConfig{Engine: eng, Host: f.host, Networking: f.dockerNetwork, Drift: f.drift},
+		Reconciler: docker.ReconcilerConfig{Engine: eng, Host: f.host, Networking: f.dockerNetwork, Drift: f.drift, DrainDelay: f.dockerDrain},
 		Source:     src, Resync: f.dockerResync, Registry: reg, Logger: log.With("role", "containers"),
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ const (
 	LabelImageID   = "ddc-gitops.image-id"  // the image ID it was created from
 	LabelHost      = "ddc-gitops.host"      // the container host
 	LabelNetwork   = "ddc-gitops.network"   // on networks the agent created: the zone
+	LabelServe     = "ddc-gitops.serve"     // the backend it serves, if any
 )
 
 // Engine is one Docker engine, reached through the Engine API.

@@ -43,6 +43,10 @@ type ReconcilerConfig struct {
 	StopGrace time.Duration
 	// PullTimeout bounds an image pull (default 2m).
 	PullTimeout time.Duration
+	// DrainDelay is how long a container that served a backend keeps
+	// running after it left git, so the zone's HAProxy hosts (which apply
+	// the same commit) take its server out before it stops (default 0).
+	DrainDelay time.Duration
 	// OnHealth is called when a container's health changes.
 	OnHealth func(name, health string)
 	Logger   *slog.Logger
@@ -205,10 +209,22 @@ func (r *Reconciler) Apply(ctx context.Context, rev string, f *desired.Fleet) Re
 			st := r.one(ctx, rev, c, net, have[c.Name], &res)
 			res.Containers = append(res.Containers, st)
 		}
+		var gone []*container.Summary
+		served := false
 		for name, c := range have {
-			if declared[name] {
-				continue
+			if !declared[name] {
+				gone = append(gone, c)
+				served = served || c.Labels[LabelServe] != ""
 			}
+		}
+		if served && r.cfg.DrainDelay > 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(r.cfg.DrainDelay):
+			}
+		}
+		for _, c := range gone {
+			name := c.Labels[LabelContainer]
 			r.probes.stop(name)
 			delete(r.ran, name)
 			if err := r.eng.Remove(ctx, c.ID, r.cfg.StopGrace); err != nil {

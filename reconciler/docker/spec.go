@@ -105,6 +105,9 @@ func NewSpec(c *desired.Container, host, rev string, net *Network) *Spec {
 			LabelHost:      host,
 		},
 	}
+	if c.Serve != nil {
+		s.Config.Labels[LabelServe] = c.Serve.Backend
+	}
 	if len(c.Command) > 0 {
 		s.Config.Entrypoint = append([]string(nil), c.Command...)
 	}
