@@ -139,3 +139,34 @@ func TestContainerWaitApplied(t *testing.T) {
 		t.Fatalf("healthy: %d %s", res.code, res.body)
 	}
 }
+
+// TestContainerIdempotencyAndIfMatch: a retried POST with the same
+// Idempotency-Key replays the first answer (one commit); If-Match with a
+// revision the containers directory moved since is refused.
+func TestContainerIdempotencyAndIfMatch(t *testing.T) {
+	e := newEnv(t, envOpts{transport: local})
+	seed := e.head()
+	body := `{"name":"web-1","image":"ddc-node:lab","zone":"eu"}`
+	first := e.call(http.MethodPost, "/api/v1/containers", "otto", body, "Idempotency-Key", "k-1")
+	if first.code != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", first.code, first.body)
+	}
+	head := e.head()
+	again := e.call(http.MethodPost, "/api/v1/containers", "otto", body, "Idempotency-Key", "k-1")
+	if again.code != first.code || string(again.body) != string(first.body) || e.head() != head {
+		t.Errorf("replay: %d %s (head moved: %v)", again.code, again.body, e.head() != head)
+	}
+	// An explicit address already taken: 422 naming the clash.
+	res := e.call(http.MethodPost, "/api/v1/containers", "otto", `{"name":"web-2","image":"ddc-node:lab","zone":"eu","address":"198.18.1.65"}`)
+	if res.code != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), `already the address of container`) {
+		t.Errorf("clashing address: %d %s", res.code, res.body)
+	}
+	// DELETE based on the seed, before web-1 existed: 412.
+	res = e.call(http.MethodDelete, "/api/v1/containers/web-1", "otto", nil, "If-Match", `"`+seed+`"`)
+	if res.code != http.StatusPreconditionFailed {
+		t.Errorf("stale If-Match: %d %s", res.code, res.body)
+	}
+	if e.head() != head {
+		t.Errorf("a refused request committed")
+	}
+}
