@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +193,32 @@ func TestContainers(t *testing.T) {
 		t.Errorf("EU load balancer during DELETE: %d ok, %d failed: %v", ok, failed, ld.errs)
 	}
 	bench(t, "container_delete_requests", "ok", ok, "failed", failed)
+
+	// POST to serving, several rounds: POST ?wait=applied answers once the
+	// container runs and both EU hosts admitted its server.
+	var took []time.Duration
+	for i := range rounds(5) {
+		n := fmt.Sprintf("bench-backend-%d", i)
+		t0 := time.Now()
+		var mb struct {
+			Rollout struct {
+				State string `json:"state"`
+			} `json:"rollout"`
+		}
+		if err := e.apiDo(http.MethodPost, eu.APIURL+"/api/v1/containers?wait=applied&timeout=60s", token, []byte(fmt.Sprintf(`{"name":%q,"image":"ddc-node:lab","zone":"eu"}`, n)), &mb); err != nil {
+			t.Fatal(err)
+		}
+		if mb.Rollout.State != "applied" {
+			t.Fatalf("round %d: rollout %s", i, mb.Rollout.State)
+		}
+		took = append(took, time.Since(t0))
+		if err := e.apiDo(http.MethodDelete, eu.APIURL+"/api/v1/containers/"+n+"?wait=applied&timeout=60s", token, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(took)
+	bench(t, "container_post_to_serving_rounds", "n", len(took), "p50_s", fmt.Sprintf("%.2f", took[len(took)/2].Seconds()),
+		"p99_s", fmt.Sprintf("%.2f", took[len(took)-1].Seconds()), "min_s", fmt.Sprintf("%.2f", took[0].Seconds()))
 
 	// The original body with nginx:alpine: committed, image-missing, nothing disturbed.
 	ld = startLoad(eu.LBURL, 2, false, 2*time.Minute)
