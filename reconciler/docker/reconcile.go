@@ -60,7 +60,10 @@ type Reconciler struct {
 	log    *slog.Logger
 	probes *prober
 
-	mu sync.Mutex // serialises Apply; guards the fields below
+	mu sync.Mutex // serialises Apply; guards last
+	// smu guards ran, recreated and the Result of a pass while its
+	// containers are reconciled concurrently.
+	smu sync.Mutex
 	// ran is the spec hash of each container this agent has seen running:
 	// its absence or a stop is drift, not a first deploy.
 	ran map[string]string
@@ -206,9 +209,21 @@ func (r *Reconciler) Apply(ctx context.Context, rev string, f *desired.Fleet) Re
 		declared := map[string]bool{}
 		for _, c := range want {
 			declared[c.Name] = true
-			st := r.one(ctx, rev, c, net, have[c.Name], &res)
-			res.Containers = append(res.Containers, st)
 		}
+		// Containers are independent: up to applyWorkers at once (the
+		// engine serialises little of create and start).
+		res.Containers = make([]agentapi.ContainerStatus, len(want))
+		images := &imageCache{m: map[string]*imageEntry{}}
+		sem := make(chan struct{}, applyWorkers)
+		var wg sync.WaitGroup
+		for i, c := range want {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				res.Containers[i] = r.one(ctx, rev, c, net, have[c.Name], &res, images)
+			})
+		}
+		wg.Wait()
 		var gone []*container.Summary
 		served := false
 		for name, c := range have {
@@ -257,7 +272,7 @@ func (r *Reconciler) done(res Result, want []*desired.Container) Result {
 }
 
 // one reconciles one declared container and returns its status.
-func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, net *Network, ex *container.Summary, res *Result) agentapi.ContainerStatus {
+func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, net *Network, ex *container.Summary, res *Result, images *imageCache) agentapi.ContainerStatus {
 	st := agentapi.ContainerStatus{Name: c.Name, Image: c.Image, Address: c.Address, Health: HealthNone}
 	fail := func(state string, err error) agentapi.ContainerStatus {
 		st.State, st.Error = state, err.Error()
@@ -268,7 +283,7 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 		return st
 	}
 	spec := NewSpec(c, r.cfg.Host, rev, net)
-	imageID, err := r.eng.EnsureImage(ctx, c.Image, spec.Pull, r.cfg.PullTimeout)
+	imageID, err := images.get(c.Image, func() (string, error) { return r.eng.EnsureImage(ctx, c.Image, spec.Pull, r.cfg.PullTimeout) })
 	if err != nil {
 		if errors.Is(err, errImageMissing) {
 			msg := strings.TrimPrefix(err.Error(), errImageMissing.Error())
@@ -293,24 +308,24 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 	} else if ex != nil && ex.State != "running" && ex.State != "restarting" {
 		msg := fmt.Sprintf("container %s is %s (%s), not running", c.Name, ex.State, ex.Status)
 		if r.cfg.Drift == DriftWarn {
-			res.Drift = append(res.Drift, msg+": not corrected (--drift=warn)")
+			r.drift(res, msg+": not corrected (--drift=warn)")
 			return r.status(ctx, st, ex.ID, c, spec)
 		}
-		res.Drift = append(res.Drift, msg+": recreated")
+		r.drift(res, msg+": recreated")
 		if err := r.eng.Remove(ctx, ex.ID, r.cfg.StopGrace); err != nil {
 			return fail(agentapi.ContainerError, fmt.Errorf("recreating a stopped container: %w", err))
 		}
 		ex = nil
 		op = OpRecreate
-	} else if ex == nil && r.ran[c.Name] == spec.Hash {
+	} else if ex == nil && r.ranHash(c.Name) == spec.Hash {
 		msg := fmt.Sprintf("container %s was removed by hand", c.Name)
 		if r.cfg.Drift == DriftWarn {
-			res.Drift = append(res.Drift, msg+": not corrected (--drift=warn)")
+			r.drift(res, msg+": not corrected (--drift=warn)")
 			r.probes.stop(c.Name)
 			st.State = agentapi.ContainerMissing
 			return st
 		}
-		res.Drift = append(res.Drift, msg+": recreated")
+		r.drift(res, msg+": recreated")
 		op = OpRecreate
 	}
 
@@ -325,13 +340,17 @@ func (r *Reconciler) one(ctx context.Context, rev string, c *desired.Container, 
 			st.ID = id
 			return fail(agentapi.ContainerError, err)
 		}
+		r.smu.Lock()
 		res.Ops[op]++
 		if op == OpRecreate {
 			r.recreated[c.Name]++
 		}
+		r.smu.Unlock()
 		r.log.Info("container started", "container", c.Name, "op", op, "id", short(id), "image", c.Image, "address", c.Address)
 	}
+	r.smu.Lock()
 	r.ran[c.Name] = spec.Hash
+	r.smu.Unlock()
 	return r.status(ctx, st, id, c, spec)
 }
 
@@ -345,7 +364,9 @@ func (r *Reconciler) status(ctx context.Context, st agentapi.ContainerStatus, id
 		return st
 	}
 	st.Revision = in.Config.Labels[LabelRevision]
+	r.smu.Lock()
 	st.Restarts = in.RestartCount + r.recreated[c.Name]
+	r.smu.Unlock()
 	if s := in.State; s != nil {
 		st.State = s.Status
 		if t, err := time.Parse(time.RFC3339Nano, s.StartedAt); err == nil && s.Running {
@@ -374,6 +395,48 @@ func (r *Reconciler) status(ctx context.Context, st agentapi.ContainerStatus, id
 		}
 	}
 	return st
+}
+
+// applyWorkers bounds the containers one pass reconciles at once.
+const applyWorkers = 4
+
+// drift records a drift finding of a pass.
+func (r *Reconciler) drift(res *Result, msg string) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	res.Drift = append(res.Drift, msg)
+}
+
+// ranHash is the spec hash name last ran with ("" if none).
+func (r *Reconciler) ranHash(name string) string {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	return r.ran[name]
+}
+
+// imageCache resolves each image reference once per pass, however many
+// containers use it.
+type imageCache struct {
+	mu sync.Mutex
+	m  map[string]*imageEntry
+}
+
+type imageEntry struct {
+	once sync.Once
+	id   string
+	err  error
+}
+
+func (c *imageCache) get(ref string, resolve func() (string, error)) (string, error) {
+	c.mu.Lock()
+	e := c.m[ref]
+	if e == nil {
+		e = &imageEntry{}
+		c.m[ref] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.id, e.err = resolve() })
+	return e.id, e.err
 }
 
 // Health returns the health of a container now (between passes).
