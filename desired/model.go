@@ -32,6 +32,8 @@ type Fleet struct {
 	Zones    []*Zone    `yaml:"-"`
 	Backends []*Backend `yaml:"-"`
 	Nodes    []*Node    `yaml:"-"`
+	// Containers are loaded from containers/<name>.yaml, sorted by name.
+	Containers []*Container `yaml:"-"`
 
 	// Source is where each loaded object came from, for error positions.
 	Source Source `yaml:"-"`
@@ -47,8 +49,13 @@ type HAProxyGlobal struct {
 	// which ship a self-signed test certificate); render --crt-base overrides it.
 	CrtBase string `yaml:"crtBase"`
 	// AdminSocket is the runtime API socket rendered into the global section.
-	AdminSocket string   `yaml:"adminSocket"`
-	Timeouts    Timeouts `yaml:"timeouts"`
+	AdminSocket string `yaml:"adminSocket"`
+	// LogTarget is where haproxy sends its log (the global `log` line): a
+	// syslog unix socket path (default /dev/log), stdout or stderr (the
+	// process's own output, which `agent --supervise` relays), or none (no
+	// log at all, for hosts without syslog).
+	LogTarget string   `yaml:"logTarget"`
+	Timeouts  Timeouts `yaml:"timeouts"`
 	// ServerDefaults apply to every server unless a backend or node overrides them.
 	ServerDefaults ServerDefaults `yaml:"serverDefaults"`
 }
@@ -105,6 +112,8 @@ type Zone struct {
 	Stats     *Stats      `yaml:"stats"`
 	// ReloadGeneration is bumped to force one verified reload on the zone's hosts.
 	ReloadGeneration int `yaml:"reloadGeneration"`
+	// Containers declares the zone's container hosts and address range.
+	Containers *ZoneContainers `yaml:"containers"`
 
 	File string `yaml:"-"`
 }
