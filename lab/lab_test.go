@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/labtest"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
@@ -50,12 +51,12 @@ func (w *syncWriter) close() {
 // answers /health from one of that zone's nodes and that the APIs answer,
 // then cancels and checks that no namespace, link or process is left.
 func TestUpServesBothZones(t *testing.T) {
-	netns.RequireRoot(t)
+	netnstest.RequireRoot(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := netns.TestPrefix(t)
+	prefix := netnstest.Prefix(t)
 	state := t.TempDir()
 	out := &syncWriter{t: t}
 	t.Cleanup(out.close)
@@ -135,6 +136,9 @@ func TestUpServesBothZones(t *testing.T) {
 			return nil
 		})
 		t.Logf("%s: %s/health answered by %s", z.Name, z.LBURL, h.Node)
+		if z.Name == "eu" {
+			checkHTTPSDecryptedCert(t, z.VIPs, state)
+		}
 		var ah map[string]any
 		if err := getJSON(client, z.APIURL+"/api/v1/health", &ah); err != nil {
 			t.Errorf("%s API: %v", z.Name, err)

@@ -12,17 +12,21 @@ package reconciler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -37,18 +41,25 @@ type Fetcher interface {
 	Sync(ctx context.Context) (*source.Snapshot, error)
 }
 
+// DriftCheckAlways as Config.DriftInterval reads the host's full state at
+// every reconcile.
+const DriftCheckAlways time.Duration = -1
+
 // Drift modes.
 const (
 	DriftCorrect = "correct" // report drift and put the host back in its desired state
 	DriftWarn    = "warn"    // only report drift
 )
 
-// HAProxyPaths locate the HAProxy this agent manages (Debian's defaults).
+// HAProxyPaths locate the HAProxy this agent manages (defaults: Debian's,
+// see DefaultConfig).
 type HAProxyPaths struct {
-	Bin          string // default /usr/sbin/haproxy
-	ConfigPath   string // default /etc/haproxy/haproxy.cfg
-	MasterSocket string // default /run/haproxy-master.sock
-	AdminSocket  string // default /run/haproxy/admin.sock
+	Bin          string
+	ConfigPath   string
+	MasterSocket string
+	AdminSocket  string
+	// PIDFile is the master's pid file (--supervise adopts a master it names).
+	PIDFile string
 }
 
 // Config configures an Agent.
@@ -62,8 +73,18 @@ type Config struct {
 	HAProxy  HAProxyPaths
 	// Keepalived is nil when the agent does not manage keepalived.
 	Keepalived *keepalived.Driver
+	// Secrets, when set, decrypts the revision's secrets for this host
+	// into its crt-base before the revision is rendered and checked.
+	Secrets SecretInstaller
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
+	// DriftInterval is how often a reconcile reads the host's full state
+	// (the runtime API's server state, haproxy.cfg, keepalived.conf) to
+	// look for drift (default 30s). In between, a reconcile of the
+	// revision the host runs costs a fetch, and a new revision is planned
+	// from what changed (planFromApplied). DriftCheckAlways (any negative
+	// value) reads the full state at every reconcile.
+	DriftInterval time.Duration
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
@@ -93,14 +114,26 @@ type Agent struct {
 	master  *haproxy.Master
 	metrics *metrics
 	trigger *trigger.Trigger
+	// loads decodes only the node files that changed since the last load.
+	loads desired.Cache
+
+	// status is the snapshot Status returns, published copy-on-write by
+	// updateStatus (under smu), read without any lock: a status request
+	// never waits for a reconcile.
+	status atomic.Pointer[agentapi.Status]
+	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
-	status     agentapi.Status
 	lastReload time.Time
-	failures   int // consecutive transient failures, for backoff
+	// logTarget is the haproxy log target checkLogTarget last looked at.
+	logTarget string
+	// lastCheck is when a reconcile last read the host's full state and
+	// found it converged (see Config.DriftInterval).
+	lastCheck time.Time
+	failures  int // consecutive transient failures, for backoff
 	// pendingStatus describes each server waiting for admission.
 	pendingStatus []string
 	// scratch is reused for the servers' "before" lists (servers.go).
@@ -112,46 +145,11 @@ type Agent struct {
 	}
 }
 
-// New checks cfg, applies defaults and restores the persisted state.
+// New fills cfg's zero fields from DefaultConfig, checks it and restores
+// the persisted state.
 func New(cfg Config) (*Agent, error) {
-	if cfg.Host == "" {
-		return nil, errors.New("agent: no host name")
-	}
-	if cfg.Source == nil {
-		return nil, errors.New("agent: no source")
-	}
-	if cfg.StateDir == "" {
-		return nil, errors.New("agent: no state directory")
-	}
-	if cfg.Drift == "" {
-		cfg.Drift = DriftCorrect
-	}
-	if cfg.Drift != DriftCorrect && cfg.Drift != DriftWarn {
-		return nil, fmt.Errorf("agent: drift mode %q: want %s or %s", cfg.Drift, DriftCorrect, DriftWarn)
-	}
-	p := &cfg.HAProxy
-	p.Bin = or(p.Bin, "/usr/sbin/haproxy")
-	p.ConfigPath = or(p.ConfigPath, "/etc/haproxy/haproxy.cfg")
-	p.MasterSocket = or(p.MasterSocket, "/run/haproxy-master.sock")
-	p.AdminSocket = or(p.AdminSocket, "/run/haproxy/admin.sock")
-	if cfg.Render.AdminSocket == "" {
-		cfg.Render.AdminSocket = p.AdminSocket
-	}
-	cfg.ReloadDebounce = orDur(cfg.ReloadDebounce, 2*time.Second)
-	cfg.AdmitTimeout = orDur(cfg.AdmitTimeout, 10*time.Second)
-	cfg.DrainTimeout = orDur(cfg.DrainTimeout, 30*time.Second)
-	cfg.RetryMin = orDur(cfg.RetryMin, time.Second)
-	cfg.RetryMax = orDur(cfg.RetryMax, time.Minute)
-	cfg.RestartMin = orDur(cfg.RestartMin, time.Second)
-	cfg.RestartMax = max(orDur(cfg.RestartMax, 30*time.Second), cfg.RestartMin)
-	if err := render.CheckHAProxyArgv0(cfg.Render.HAProxyArgv0); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if err := cfg.finalize(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: creating state directory: %w", err)
@@ -160,8 +158,8 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:      cfg,
 		log:      log,
-		runtime:  &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
-		master:   haproxy.NewMaster(p.MasterSocket, log),
+		runtime:  &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
+		master:   haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
@@ -171,14 +169,14 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.state = st
-	a.status = agentapi.Status{
+	a.status.Store(&agentapi.Status{
 		Host:            cfg.Host,
 		AppliedRevision: st.AppliedRevision,
 		AppliedAt:       st.AppliedAt,
 		FailedRevision:  st.FailedRevision,
 		LastResult:      agentapi.ResultPending,
-		Pending:         st.Pending,
-	}
+		Pending:         slices.Clone(st.Pending),
+	})
 	if st.AppliedRevision != "" {
 		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
 	}
@@ -189,19 +187,35 @@ func New(cfg Config) (*Agent, error) {
 // watch); bursts collapse into one reconcile.
 func (a *Agent) Trigger() *trigger.Trigger { return a.trigger }
 
-// Status returns a copy of the agent's status.
+// Status returns a copy of the agent's status. It takes no lock and never
+// waits for a reconcile: it copies the last published snapshot, which
+// names the reconcile in progress and its step.
 func (a *Agent) Status() agentapi.Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.status
-	s.Drift = append([]string(nil), s.Drift...)
-	s.Pending = append([]string(nil), s.Pending...)
-	steps := make(map[string]float64, len(s.Steps))
-	for k, v := range s.Steps {
-		steps[k] = v
+	return cloneStatus(a.status.Load())
+}
+
+// updateStatus publishes a new status snapshot: fn changes a private copy
+// of the current one, which then replaces it. fn must not block.
+func (a *Agent) updateStatus(fn func(s *agentapi.Status)) {
+	a.smu.Lock()
+	defer a.smu.Unlock()
+	s := cloneStatus(a.status.Load())
+	fn(&s)
+	a.status.Store(&s)
+}
+
+// cloneStatus copies s deeply enough that neither copy sees changes to
+// the other.
+func cloneStatus(s *agentapi.Status) agentapi.Status {
+	c := *s
+	c.Drift = slices.Clone(s.Drift)
+	c.Pending = slices.Clone(s.Pending)
+	c.Steps = maps.Clone(s.Steps)
+	if s.InProgress != nil {
+		p := *s.InProgress
+		c.InProgress = &p
 	}
-	s.Steps = steps
-	return s
+	return c
 }
 
 // Run reconciles at start, then whenever the trigger fires or a retry is
@@ -261,8 +275,13 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
-	r := &run{a: a, steps: map[string]float64{}}
+	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
+	if r.checked && out.Converged && out.Err == nil {
+		a.lastCheck = start
+	} else if !out.Converged {
+		a.lastCheck = time.Time{}
+	}
 	a.record(r, out, start)
 	return out
 }
@@ -278,26 +297,29 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 	now := a.cfg.Now()
 	a.metrics.duration.Observe(now.Sub(start).Seconds())
 	a.metrics.reconciles.WithLabelValues(out.Result).Inc()
-	s := &a.status
-	s.Counts.Reconciles++
-	s.LastReconcile = now
-	s.Steps = r.steps
-	if r.zone != "" {
-		s.Zone = r.zone
-	}
-	if r.desiredRev != "" {
-		s.DesiredRevision = r.desiredRev
-	}
-	s.Drift = r.drift
-	s.Pending = a.pendingStatus
-	s.LastResult = out.Result
-	s.LastError = ""
-	if out.Err != nil {
-		s.LastError = out.Err.Error()
-	}
-	s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
-	s.FailedRevision = a.state.FailedRevision
-	s.Counts.RuntimeChanges += out.RuntimeChanges
+	a.updateStatus(func(s *agentapi.Status) {
+		s.InProgress = nil
+		s.Counts.Reconciles++
+		s.LastReconcile = now
+		s.LastDuration = now.Sub(start).Seconds()
+		s.Steps = maps.Clone(r.steps)
+		if r.zone != "" {
+			s.Zone = r.zone
+		}
+		if r.desiredRev != "" {
+			s.DesiredRevision = r.desiredRev
+		}
+		s.Drift = slices.Clone(r.drift)
+		s.Pending = slices.Clone(a.pendingStatus)
+		s.LastResult = out.Result
+		s.LastError = ""
+		if out.Err != nil {
+			s.LastError = out.Err.Error()
+		}
+		s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
+		s.FailedRevision = a.state.FailedRevision
+		s.Counts.RuntimeChanges += out.RuntimeChanges
+	})
 	if out.Converged {
 		a.failures = 0
 		a.metrics.lastSuccess.Set(float64(now.Unix()))
@@ -313,23 +335,26 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 	}
 }
 
+// checkLogTarget says once per target when haproxy is to log to a syslog
+// socket this host does not have: haproxy would then print an ALERT for
+// every log line, into the agent's log under --supervise.
+func (a *Agent) checkLogTarget(target string) {
+	if target == a.logTarget {
+		return
+	}
+	a.logTarget = target
+	if !strings.HasPrefix(target, "/") {
+		return
+	}
+	if _, err := os.Stat(target); err != nil {
+		a.log.Warn("haproxy logs to a syslog socket this host does not have, so each of its log lines becomes an ALERT about it: run a syslog daemon, or set haproxy.logTarget in fleet.yaml (none, stderr)",
+			"logTarget", target, "err", err)
+	}
+}
+
 func short(h string) string {
 	if len(h) > 12 {
 		return h[:12]
 	}
 	return h
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }

@@ -54,11 +54,11 @@ func boundaryCases() []struct {
 		{"weights 0 and 256, no maxconn, huge maxconn", func(f *desired.Fleet) {
 			be(f, "ddc_nodes_http").ServerDefaults.Weight = intp(256)
 			be(f, "ddc_nodes_http").ServerDefaults.Maxconn = intp(0)
-			be(f, "ddc_nodes_grpc").ServerDefaults.Maxconn = intp(1 << 30)
+			be(f, "ddc_nodes_grpc").ServerDefaults.Maxconn = intp(desired.MaxMaxconn)
 			f.Nodes[0].Weight = intp(0)
 			f.Nodes[1].Weight = intp(256)
 		}},
-		{"huge frontend maxconn", func(f *desired.Fleet) { f.Zones[0].Frontends[0].Maxconn = 1 << 30 }},
+		{"largest frontend maxconn", func(f *desired.Fleet) { f.Zones[0].Frontends[0].Maxconn = desired.MaxMaxconn }},
 		{"retries 0 and 100", func(f *desired.Fleet) {
 			be(f, "ddc_nodes_http").Retries = intp(0)
 			be(f, "ddc_nodes_grpc").Retries = intp(100)
@@ -161,6 +161,7 @@ func TestBoundaryValues(t *testing.T) {
 	}
 	var all []rendered
 	var confs [][]byte
+	certDir := exampleCertDir(t)
 	for _, c := range boundaryCases() {
 		f := loadExample(t)
 		c.mut(f)
@@ -168,7 +169,7 @@ func TestBoundaryValues(t *testing.T) {
 			t.Errorf("%s: the case is not valid, fix the test:\n%v", c.name, errs.Err())
 			continue
 		}
-		hosts, err := RenderAll(f, Options{FleetDir: exampleDir(t)})
+		hosts, err := RenderAll(f, Options{FleetDir: exampleDir(t), CrtBase: certDir})
 		if err != nil {
 			t.Errorf("%s: RenderAll: %v", c.name, err)
 			continue

@@ -128,7 +128,7 @@ func FuzzLoadRender(f *testing.F) {
 			t.Fatalf("Load accepted the fleet (%s changed) but RenderAll failed: %v", target, err)
 		}
 		for _, h := range hosts {
-			got, err := ReadBackends(h.HAProxy)
+			got, err := readBackends(h.HAProxy)
 			if err != nil {
 				t.Fatalf("%s: ReadBackends: %v", h.Name, err)
 			}
@@ -193,6 +193,7 @@ func FuzzRenderFields(f *testing.F) {
 		f.Skip("keepalived is not installed")
 	}
 	ns := netns(f, []string{"eth0"})
+	certDir := exampleCertDir(f)
 	var checked sync.Map
 	f.Fuzz(func(t *testing.T, header, pathPrefix, routeHost, checkPath, checkHost, serverAddr string, serverPort uint16,
 		balance, minVersion, statsURI, metricsPath string, serverTimeoutMS, slowstartMS, intervalMS int64,
@@ -222,7 +223,7 @@ func FuzzRenderFields(f *testing.F) {
 		if errs := desired.Validate(fl); len(errs) > 0 {
 			return
 		}
-		hosts, err := RenderAll(fl, Options{FleetDir: exampleDir(t)})
+		hosts, err := RenderAll(fl, Options{FleetDir: exampleDir(t), CrtBase: certDir})
 		if err != nil {
 			t.Fatalf("Validate accepted the fleet but RenderAll failed: %v", err)
 		}
