@@ -234,7 +234,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		return err
 	}
 	if f.once {
-		out := a.Reconcile(ctx)
+		out := a.ReconcileOnce(ctx)
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s at %s\n", f.host, out.Result, out.Revision)
 		if !out.Converged {
 			if out.Err != nil {
