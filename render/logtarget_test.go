@@ -19,7 +19,7 @@ func TestLogTarget(t *testing.T) {
 		t.Run(tc.target, func(t *testing.T) {
 			f := loadExample(t)
 			f.HAProxy.LogTarget = tc.target
-			h, err := Render(f, "eu-haproxy-1", Options{FleetDir: exampleDir(t)})
+			h, err := Render(f, "eu-haproxy-1", Options{FleetDir: exampleDir(t), CrtBase: exampleCertDir(t)})
 			if err != nil {
 				t.Fatal(err)
 			}
