@@ -26,6 +26,9 @@ type Cache struct {
 	mu    sync.Mutex
 	nodes map[string]cachedNode // by path
 	gen   uint64                // the load that last saw each entry
+	// clean holds the blob hashes of the previous load's files in which
+	// the plaintext-key scan found nothing: they are not read again.
+	clean map[string]bool
 }
 
 type cachedNode struct {

@@ -170,7 +170,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	sort.SliceStable(f.Backends, func(i, j int) bool { return f.Backends[i].Name < f.Backends[j].Name })
 	sort.SliceStable(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
 	f.Source = src
-	errs = append(errs, checkPlaintextKeys(fsys)...)
+	errs = append(errs, checkPlaintextKeys(fsys, l.cache)...)
 	errs.Sort()
 	return f, errs, b
 }

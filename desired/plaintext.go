@@ -24,10 +24,18 @@ const maxScan = 4 << 20
 // (not only the files the loader decodes), as file:line. Private keys never
 // go into the fleet repository: TLS keys are committed encrypted to the
 // hosts' age recipients under secrets/ (package secrets) and decrypted by
-// the agent on its host. Directories named .git are skipped.
-func checkPlaintextKeys(fsys fs.FS) Errors {
+// the agent on its host. Directories named .git are skipped. With a cache
+// and a BlobHasher, files whose contents the previous load found clean are
+// not read again (callers hold c.mu).
+func checkPlaintextKeys(fsys fs.FS, c *Cache) Errors {
 	var errs Errors
 	var buf bytes.Buffer
+	bh, hashed := fsys.(BlobHasher)
+	hashed = hashed && c != nil
+	clean := map[string]bool{}
+	if hashed {
+		defer func() { c.clean = clean }()
+	}
 	walkErr := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if p == "." {
@@ -45,6 +53,16 @@ func checkPlaintextKeys(fsys fs.FS) Errors {
 		if !d.Type().IsRegular() {
 			return nil
 		}
+		var hash string
+		if hashed {
+			if h, ok := bh.BlobHash(p); ok {
+				hash = h
+				if c.clean[h] {
+					clean[h] = true
+					return nil
+				}
+			}
+		}
 		// One buffer for every file: a 10k-node fleet is read once more,
 		// without one allocation per file.
 		buf.Reset()
@@ -57,7 +75,11 @@ func checkPlaintextKeys(fsys fs.FS) Errors {
 			errs = append(errs, Error{File: p, Msg: fmt.Sprintf("reading while looking for plaintext private keys: %v", err)})
 			return nil
 		}
-		errs = append(errs, plaintextKeys(p, buf.Bytes())...)
+		found := plaintextKeys(p, buf.Bytes())
+		if len(found) == 0 && hash != "" {
+			clean[hash] = true
+		}
+		errs = append(errs, found...)
 		return nil
 	})
 	if walkErr != nil && !errors.Is(walkErr, fs.ErrNotExist) {

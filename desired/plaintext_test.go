@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
@@ -50,5 +51,50 @@ func TestPlaintextKeysRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingFS is a MapFS whose blob hash is the file's contents, counting reads.
+type countingFS struct {
+	fstest.MapFS
+	opens map[string]int
+}
+
+func (h countingFS) Open(name string) (fs.File, error) {
+	h.opens[name]++
+	return h.MapFS.Open(name)
+}
+
+func (h countingFS) BlobHash(name string) (string, bool) {
+	f, ok := h.MapFS[name]
+	if !ok {
+		return "", false
+	}
+	return string(f.Data), true
+}
+
+// TestPlaintextScanCached: through a Cache, a file found clean is not read
+// again by the scan, and a changed file is.
+func TestPlaintextScanCached(t *testing.T) {
+	base, err := os.ReadFile("../examples/fleet/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := countingFS{MapFS: fstest.MapFS{"fleet.yaml": {Data: base}, "notes.txt": {Data: []byte("clean\n")}}, opens: map[string]int{}}
+	var c Cache
+	if _, err := c.Load(fsys); err != nil {
+		t.Fatal(err)
+	}
+	first := fsys.opens["notes.txt"]
+	if _, err := c.Load(fsys); err != nil {
+		t.Fatal(err)
+	}
+	if fsys.opens["notes.txt"] != first {
+		t.Errorf("an unchanged clean file was read again by the scan")
+	}
+	fsys.MapFS["notes.txt"] = &fstest.MapFile{Data: []byte("-----BEGIN PRIVATE KEY-----\n")}
+	_, err = c.Load(fsys)
+	if err == nil || !strings.Contains(err.Error(), "notes.txt:1:1: plaintext private key") {
+		t.Errorf("a changed file with a key: %v", err)
 	}
 }
