@@ -158,6 +158,9 @@ func New(cfg Config) (*Agent, error) {
 		metrics: newMetrics(cfg.Registry),
 		trigger: trigger.New(),
 	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(newHostCollector(p.ConfigPath, cfg.Keepalived, log))
+	}
 	st, err := a.loadState()
 	if err != nil {
 		return nil, err
