@@ -113,7 +113,11 @@ func TestFleetView(t *testing.T) {
 		t.Errorf("proposals without a bot: %+v", v.Proposals)
 	}
 	// A failed host is counted.
-	e.agents["us-haproxy-2"].set(func(s *agentapi.Status) { s.LastResult = agentapi.ResultFailed; s.FailedRevision = rev; s.AppliedRevision = seed })
+	e.agents["us-haproxy-2"].set(func(s *agentapi.Status) {
+		s.LastResult = agentapi.ResultFailed
+		s.FailedRevision = rev
+		s.AppliedRevision = seed
+	})
 	e.call(http.MethodGet, "/api/v1/fleet", "vera", nil).decode(t, &v)
 	if v.Summary.Failing != 1 || v.Commits[0].Hosts["us-haproxy-2"] != RolloutFailed {
 		t.Errorf("failed host: summary %+v, rollout %v", v.Summary, v.Commits[0].Hosts)
@@ -238,4 +242,3 @@ func TestStatusPageSession(t *testing.T) {
 		t.Errorf("page with a bearer token: %v %v", resp, err)
 	}
 }
-
