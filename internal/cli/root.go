@@ -79,6 +79,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newAPICmd(),
 		newBotCmd(),
 		newLabCmd(),
+		newStatusCmd(),
 	)
 	return root
 }
