@@ -225,4 +225,3 @@ func oneLine(s string) string {
 	}
 	return s
 }
-
