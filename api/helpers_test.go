@@ -20,6 +20,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -135,8 +136,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 // HTTP) seeded with the example fleet.
 func seededServer(t testing.TB) *gitserver.Server {
 	t.Helper()
-	gs := gitserver.NewTest(t, gitserver.Options{})
-	gs.MustSeed(t, "../examples/fleet", "seed")
+	gs := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, gs, "../examples/fleet", "seed")
 	return gs
 }
 

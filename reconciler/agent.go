@@ -12,7 +12,6 @@ package reconciler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -42,12 +41,15 @@ const (
 	DriftWarn    = "warn"    // only report drift
 )
 
-// HAProxyPaths locate the HAProxy this agent manages (Debian's defaults).
+// HAProxyPaths locate the HAProxy this agent manages (defaults: Debian's,
+// see DefaultConfig).
 type HAProxyPaths struct {
-	Bin          string // default /usr/sbin/haproxy
-	ConfigPath   string // default /etc/haproxy/haproxy.cfg
-	MasterSocket string // default /run/haproxy-master.sock
-	AdminSocket  string // default /run/haproxy/admin.sock
+	Bin          string
+	ConfigPath   string
+	MasterSocket string
+	AdminSocket  string
+	// PIDFile is the master's pid file (--supervise adopts a master it names).
+	PIDFile string
 }
 
 // Config configures an Agent.
@@ -105,46 +107,11 @@ type Agent struct {
 	}
 }
 
-// New checks cfg, applies defaults and restores the persisted state.
+// New fills cfg's zero fields from DefaultConfig, checks it and restores
+// the persisted state.
 func New(cfg Config) (*Agent, error) {
-	if cfg.Host == "" {
-		return nil, errors.New("agent: no host name")
-	}
-	if cfg.Source == nil {
-		return nil, errors.New("agent: no source")
-	}
-	if cfg.StateDir == "" {
-		return nil, errors.New("agent: no state directory")
-	}
-	if cfg.Drift == "" {
-		cfg.Drift = DriftCorrect
-	}
-	if cfg.Drift != DriftCorrect && cfg.Drift != DriftWarn {
-		return nil, fmt.Errorf("agent: drift mode %q: want %s or %s", cfg.Drift, DriftCorrect, DriftWarn)
-	}
-	p := &cfg.HAProxy
-	p.Bin = or(p.Bin, "/usr/sbin/haproxy")
-	p.ConfigPath = or(p.ConfigPath, "/etc/haproxy/haproxy.cfg")
-	p.MasterSocket = or(p.MasterSocket, "/run/haproxy-master.sock")
-	p.AdminSocket = or(p.AdminSocket, "/run/haproxy/admin.sock")
-	if cfg.Render.AdminSocket == "" {
-		cfg.Render.AdminSocket = p.AdminSocket
-	}
-	cfg.ReloadDebounce = orDur(cfg.ReloadDebounce, 2*time.Second)
-	cfg.AdmitTimeout = orDur(cfg.AdmitTimeout, 10*time.Second)
-	cfg.DrainTimeout = orDur(cfg.DrainTimeout, 30*time.Second)
-	cfg.RetryMin = orDur(cfg.RetryMin, time.Second)
-	cfg.RetryMax = orDur(cfg.RetryMax, time.Minute)
-	cfg.RestartMin = orDur(cfg.RestartMin, time.Second)
-	cfg.RestartMax = max(orDur(cfg.RestartMax, 30*time.Second), cfg.RestartMin)
-	if err := render.CheckHAProxyArgv0(cfg.Render.HAProxyArgv0); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if err := cfg.finalize(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: creating state directory: %w", err)
@@ -153,8 +120,8 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{
 		cfg:     cfg,
 		log:     log,
-		runtime: &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
-		master:  haproxy.NewMaster(p.MasterSocket, log),
+		runtime: &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
+		master:  haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
 		metrics: newMetrics(cfg.Registry),
 		trigger: trigger.New(),
 	}
@@ -309,18 +276,4 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }

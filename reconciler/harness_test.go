@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -212,7 +213,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	h := &harness{
 		t:   t,
-		git: gitserver.NewTest(t, gitserver.Options{}),
+		git: gitservertest.New(t, gitserver.Options{}),
 		dir: dir,
 		fleet: &fleet{
 			farm:          newNodeFarm(t, o.nodes),
@@ -228,7 +229,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		},
 		state: filepath.Join(dir, "state"),
 	}
-	h.git.MustCommit(t, h.fleet.files(o.seed), nil, "seed")
+	gitservertest.MustCommit(t, h.git, h.fleet.files(o.seed), nil, "seed")
 	h.agent = h.newAgent(o.debounce)
 	if o.keepalived != nil {
 		h.agent.cfg.Keepalived = o.keepalived.Driver()
@@ -344,7 +345,7 @@ func (h *harness) servers() map[string]haproxy.ActualServer {
 
 func (h *harness) commit(files map[string][]byte, deletes []string, msg string) string {
 	h.t.Helper()
-	return h.git.MustCommit(h.t, files, deletes, msg)
+	return gitservertest.MustCommit(h.t, h.git, files, deletes, msg)
 }
 
 // reconcile runs one reconcile and fails the test unless it converged on rev.

@@ -282,11 +282,7 @@ func (r *Repo) buildLocked(ch Change, head *object.Commit) (Result, *object.Comm
 		}
 		return Result{}, nil, fmt.Errorf("validating the changed desired state: %w", err)
 	}
-	baseTree, err := head.Tree()
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("reading tree of %s: %w", head.Hash, err)
-	}
-	treeHash, _, err := writeTree(r.r.Storer, baseTree, changes)
+	treeHash, err := gittree.WriteTree(r.r.Storer, head.TreeHash, gittree.FileChanges(changes))
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("building the new tree: %w", err)
 	}

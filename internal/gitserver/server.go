@@ -5,11 +5,11 @@
 // counters, and helpers that seed and change the repository through a go-git
 // clone that pushes to it.
 //
-// In a test:
+// In a test, see package gitservertest (kept apart so the shipped binary,
+// whose lab runs this server, does not link "testing"):
 //
-//	srv := gitserver.NewTest(t, gitserver.Options{})
-//	srv.MustSeed(t, "../../examples/fleet", "seed")
-//	hash := srv.MustCommit(t, map[string][]byte{"nodes/x.yaml": data}, nil, "add x")
+//	srv := gitservertest.New(t, gitserver.Options{})
+//	gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 //	// clone srv.URL() ...
 //
 // In a long-running lab server, New + Run(ctx), or mount Handler() in any
@@ -32,7 +32,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -180,28 +179,6 @@ func New(dir string, opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// NewTest creates a server in a temporary directory of tb, starts it and
-// stops it when the test ends. It fails the test on error.
-func NewTest(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	s, err := New(tb.TempDir(), opts)
-	if err != nil {
-		tb.Fatalf("git server: %v", err)
-	}
-	if err := s.Start(); err != nil {
-		tb.Fatalf("git server: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("closing git server: %v", err)
-		}
-	})
-	return s
 }
 
 func (s *Server) runGit(dir string, args ...string) error {
@@ -440,14 +417,5 @@ func (w logWriter) Write(p []byte) (int, error) {
 	if msg := strings.TrimSpace(string(p)); msg != "" {
 		w.log.Warn("git http-backend", "stderr", msg)
 	}
-	return len(p), nil
-}
-
-// tbWriter sends log output to the test log.
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Helper()
-	w.tb.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
