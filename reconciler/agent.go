@@ -126,7 +126,7 @@ func New(cfg Config) (*Agent, error) {
 		trigger: trigger.New(),
 	}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(newHostCollector(p.ConfigPath, cfg.Keepalived, log))
+		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
 	}
 	st, err := a.loadState()
 	if err != nil {

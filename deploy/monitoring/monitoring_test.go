@@ -167,11 +167,11 @@ func TestExpressionsParse(t *testing.T) {
 	}
 }
 
-// codeMetricNames are the ddc_gitops_* string literals of the module's
-// non-test Go files.
+// codeMetricNames are the ddc_gitops_* metric names the module's non-test
+// Go files declare (Name: "..." of metric options, prometheus.NewDesc).
 func codeMetricNames(t *testing.T) map[string]bool {
 	t.Helper()
-	re := regexp.MustCompile(`"(ddc_gitops_[a-z0-9_]+)"`)
+	re := regexp.MustCompile(`(?:Name:\s*|NewDesc\(\s*)"(ddc_gitops_[a-z0-9_]+)"`)
 	out := map[string]bool{}
 	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
 		if err != nil {
