@@ -18,6 +18,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/api"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -59,8 +60,8 @@ func (a *statusAgent) set(fn func(*agentapi.Status)) {
 // TestStatusAgainstRunningAPI runs `ddc-gitops status` against a real API
 // server on the example fleet whose agents report their status.
 func TestStatusAgainstRunningAPI(t *testing.T) {
-	gs := gitserver.NewTest(t, gitserver.Options{})
-	head := gs.MustSeed(t, "../../examples/fleet", "seed")
+	gs := gitservertest.New(t, gitserver.Options{})
+	head := gitservertest.MustSeed(t, gs, "../../examples/fleet", "seed")
 	r, err := repo.Open(context.Background(), repo.Options{URL: gs.RepoPath(), Dir: filepath.Join(t.TempDir(), "clone")})
 	if err != nil {
 		t.Fatal(err)
