@@ -354,7 +354,7 @@ func (l *lab) run(ctx context.Context) error {
 		}
 	}
 	if !o.NoPrometheus {
-		if info.PrometheusURL, err = l.startPrometheus(&info, botMetrics, o.PrometheusPort); err != nil {
+		if info.PrometheusURL, info.AlertmanagerURL, err = l.startMonitoring(&info, botMetrics, o.PrometheusPort, o.AlertmanagerPort); err != nil {
 			return err
 		}
 	}
@@ -733,11 +733,15 @@ func (l *lab) printInfo(info Info, generated bool) {
 			fmt.Fprintf(w, "    stats          %s\n", z.StatsURL)
 		}
 		fmt.Fprintf(w, "    API            %s\n", z.APIURL)
+		fmt.Fprintf(w, "    status page    %s/ (sign in with the API login)\n", z.APIURL)
 		fmt.Fprintf(w, "    VIPs           %s (reachable from this machine)\n", strings.Join(z.VIPs, ", "))
 	}
 	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s\n", info.GitURL, info.CloneDir)
 	if info.PrometheusURL != "" {
-		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot)\n", info.PrometheusURL)
+		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot; alert rules of deploy/monitoring)\n", info.PrometheusURL)
+	}
+	if info.AlertmanagerURL != "" {
+		fmt.Fprintf(w, "  alertmanager     %s\n", info.AlertmanagerURL)
 	}
 	fmt.Fprintf(w, "  push webhooks    %s (GitHub format, secret in %s)\n", info.WebhookURL, filepath.Join(info.StateDir, "webhook-secret"))
 	if generated {
