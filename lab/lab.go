@@ -539,11 +539,18 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 		if err != nil {
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
 		}
+		// The API runs in this process; its log goes to logs/api-ZONE.log
+		// like a child's (JSON, for `lab logs`).
+		apiLog, err := os.OpenFile(filepath.Join(l.o.StateDir, "logs", "api-"+z.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("lab: %s API log: %w", z.Name, err)
+		}
 		srv, err := api.New(api.Config{Version: l.o.Version,
 			Users:     []api.User{{Username: adminUser, PasswordHash: hash, Role: api.RoleAdmin}},
 			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name, GitHubWebhookSecret: hookSecret},
-			api.Deps{Repo: r, Logger: l.log.With("api", z.Name)})
+			api.Deps{Repo: r, Logger: slog.New(slog.NewJSONHandler(apiLog, nil)).With("zone", z.Name)})
 		if err != nil {
+			apiLog.Close()
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
 		}
 		ln, err := listen(host, ports.API, z.Name+" API", "--"+z.Name+"-api-port")
@@ -551,7 +558,11 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 			return fmt.Errorf("lab: %w", err)
 		}
 		zi.APIURL = "http://" + ln.Addr().String()
-		g.Go(func() error { return srv.Serve(ctx, ln) })
+		g.Go(func() error {
+			err := srv.Serve(ctx, ln)
+			apiLog.Close()
+			return err
+		})
 		if len(z.VIPs) == 0 {
 			info.Zones = append(info.Zones, zi)
 			continue

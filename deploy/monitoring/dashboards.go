@@ -122,7 +122,7 @@ func apiMetrics() Dashboard {
 					{`histogram_quantile(0.5, sum by (le) (rate(ddc_gitops_api_request_duration_seconds_bucket[$__rate_interval])))`, "p50"},
 					{`histogram_quantile(0.99, sum by (le) (rate(ddc_gitops_api_request_duration_seconds_bucket[$__rate_interval])))`, "p99"}}},
 				{Title: "5xx ratio", Kind: Stat, Unit: "percentunit", Healthy: true, Queries: []Query{
-					{`sum(rate(ddc_gitops_api_requests_total{code=~"5.."}[5m])) / sum(rate(ddc_gitops_api_requests_total[5m]))`, ""}}},
+					{`(sum(rate(ddc_gitops_api_requests_total{code=~"5.."}[5m])) or vector(0)) / sum(rate(ddc_gitops_api_requests_total[5m]))`, ""}}},
 			}},
 			{Title: "Changes", Panels: []Panel{
 				{Title: "Commits by result (1h)", Kind: TimeSeries, Unit: "short", Queries: []Query{

@@ -101,7 +101,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.BoolVar(&f.once, "once", false, "run one reconcile and exit: 0 when the host converged, 1 otherwise")
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
@@ -112,13 +112,19 @@ func newLogger(w *os.File, format, level string) (*slog.Logger, error) {
 		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	if format == "auto" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usageError{fmt.Errorf("--log-format must be text or json, got %q", format)}
+	return nil, usageError{fmt.Errorf("--log-format must be auto, text or json, got %q", format)}
 }
 
 func readSecret(file, env string) (string, error) {
@@ -137,6 +143,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	log = log.With("component", "agent")
 	if (f.repo == "") == (f.watch == "") {
 		return usageError{errors.New("give exactly one of --repo URL and --watch DIR")}
 	}

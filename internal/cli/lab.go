@@ -73,7 +73,7 @@ Needs root (network namespaces).`,
 	fl.IntVar(&us.Stats, "us-stats-port", us.Stats, "US stats page")
 	fl.IntVar(&eu.API, "eu-api-port", eu.API, "EU API")
 	fl.IntVar(&us.API, "us-api-port", us.API, "US API")
-	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&logLevel, "log-level", "warn", "log level of the lab's own logs (children log under STATE-DIR/logs)")
 
 	var downPrefix, downState string
@@ -131,6 +131,6 @@ Needs root (network namespaces).`,
 	}
 	gethCmd.Flags().StringVar(&gethCache, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops)")
 
-	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd())
+	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd(), newLabLogsCmd())
 	return cmd
 }
