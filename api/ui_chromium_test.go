@@ -4,47 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium starts Debian's headless Chromium with the flags this offline
-// machine needs (FIELD-NOTES) and an empty profile, and returns a browser
-// context; everything stops at the test's end.
-func chromium(t *testing.T) context.Context {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (make deps installs Debian's chromium)")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancel()
-		cancelAlloc()
-	})
-	// The first Run starts the browser; its context must not time out.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
-}
+	"github.com/ddc-gitops/ddc-gitops/internal/chromiumtest"
+)
 
 // TestStatusPageInChromium signs in with a real browser, sees the four
 // hosts on the head, then a commit pushed around the API appear on every
@@ -52,7 +19,7 @@ func chromium(t *testing.T) context.Context {
 // artifact directory (go test -artifacts keeps it).
 func TestStatusPageInChromium(t *testing.T) {
 	e := newUIEnv(t)
-	ctx := chromium(t)
+	ctx := chromiumtest.New(t)
 	step := func(what string, d time.Duration, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, d)
@@ -77,25 +44,18 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err != nil || loc != e.http.URL+"/" {
 		t.Fatalf("after sign-in the browser is at %q (%v)", loc, err)
 	}
-	step("four hosts on the head", 10*time.Second,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](hostsOn(head), chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
-			return err
-		}),
-	)
+	if err := chromiumtest.WaitJS(ctx, hostsOn(head), 10*time.Second); err != nil {
+		t.Fatalf("four hosts on the head: %v", err)
+	}
 	// A mark on the window: a reload would drop it.
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload = 42`)); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	rev := e.pushCommit("ui: pushed while the page is open")
-	step("the new revision on every host", 20*time.Second,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](hostsOn(rev)+` && document.getElementById("head").textContent === "`+rev[:12]+`"`,
-				chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
-			return err
-		}),
-	)
+	if err := chromiumtest.WaitJS(ctx, hostsOn(rev)+` && document.getElementById("head").textContent === "`+rev[:12]+`"`, 20*time.Second); err != nil {
+		t.Fatalf("the new revision on every host: %v", err)
+	}
 	t.Logf("the page showed %s on 4 hosts %s after the push", rev[:12], time.Since(start).Round(time.Millisecond))
 	mark, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.__noReload`))
 	if err != nil || mark != 42 {
