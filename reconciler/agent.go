@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -68,9 +69,9 @@ type Config struct {
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
-	// AdmitTimeout bounds the wait for a new server's first health check
-	// (default 10s); servers that have not passed by then stay in
-	// maintenance and are retried at the next reconcile.
+	// AdmitTimeout is how long a new server may wait for its first passing
+	// health check before it is reported stuck (default 10s). Nothing waits
+	// for it: the server stays out of service until it passes (admission.go).
 	AdmitTimeout time.Duration
 	// DrainTimeout bounds how long a removed server drains (default 30s).
 	DrainTimeout time.Duration
@@ -94,12 +95,18 @@ type Agent struct {
 	master  *haproxy.Master
 	metrics *metrics
 	trigger *trigger.Trigger
+	// admWatch tells the admission watch which servers wait (admission.go).
+	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	status     agentapi.Status
 	lastReload time.Time
 	failures   int // consecutive transient failures, for backoff
+	// pendingStatus describes each server waiting for admission.
+	pendingStatus []string
+	// scratch is reused for the servers' "before" lists (servers.go).
+	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string
@@ -118,12 +125,13 @@ func New(cfg Config) (*Agent, error) {
 	}
 	log := cfg.Logger.With("host", cfg.Host)
 	a := &Agent{
-		cfg:     cfg,
-		log:     log,
-		runtime: &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
-		master:  haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
-		metrics: newMetrics(cfg.Registry),
-		trigger: trigger.New(),
+		cfg:      cfg,
+		log:      log,
+		runtime:  &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
+		master:   haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
+		metrics:  newMetrics(cfg.Registry),
+		trigger:  trigger.New(),
+		admWatch: newAdmissionWatch(),
 	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
@@ -171,6 +179,10 @@ func (a *Agent) Status() agentapi.Status {
 func (a *Agent) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -247,7 +259,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		s.DesiredRevision = r.desiredRev
 	}
 	s.Drift = r.drift
-	s.Pending = a.state.Pending
+	s.Pending = a.pendingStatus
 	s.LastResult = out.Result
 	s.LastError = ""
 	if out.Err != nil {

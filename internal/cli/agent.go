@@ -96,7 +96,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.Float64Var(&f.pollJitter, "poll-jitter", trigger.DefaultPollJitter, "relative jitter of the poll interval")
 	fl.StringVar(&f.drift, "drift", def.Drift, "what to do with changes made by hand: correct or warn")
 	fl.DurationVar(&f.debounce, "reload-debounce", def.ReloadDebounce, "least time between two haproxy reloads; changes meanwhile are applied together")
-	fl.DurationVar(&f.admitTimeout, "admit-timeout", def.AdmitTimeout, "how long a new server may take to pass its first health check before it is held out")
+	fl.DurationVar(&f.admitTimeout, "admit-timeout", def.AdmitTimeout, "how long a new server may wait for its first passing health check before it is reported stuck (it stays out of service until it passes; the reconcile never waits)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", def.DrainTimeout, "how long a removed server drains before its sessions are shut down")
 	fl.BoolVar(&f.once, "once", false, "run one reconcile and exit: 0 when the host converged, 1 otherwise")
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")

@@ -218,7 +218,9 @@ func (s *Server) Handler() http.Handler {
 			s.stats.infoRefs.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			s.stats.uploadPacks.Add(1)
-			defer func() { s.stats.uploadBytes.Add(cw.n) }()
+			// Counted as written: a client can finish reading the pack
+			// before this handler returns.
+			cw.counter = &s.stats.uploadBytes
 		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
 			s.stats.receivePacks.Add(1)
 			_ = s.pushing(func() error { s.cgi.ServeHTTP(cw, r); return nil })
@@ -392,15 +394,17 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// countingWriter counts response body bytes.
+// countingWriter adds the response body bytes to counter, when set.
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	counter *atomic.Int64
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
+	if w.counter != nil {
+		w.counter.Add(int64(n))
+	}
 	return n, err
 }
 
