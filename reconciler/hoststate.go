@@ -16,8 +16,9 @@ import (
 // VIPs of keepalived.conf are on this host's interfaces.
 func (a *Agent) HostState(ctx context.Context) agentapi.HostState {
 	pending := map[string]bool{}
-	for _, k := range a.Status().Pending {
-		pending[k] = true
+	for _, k := range a.Status().Pending { // "backend/server: why"
+		key, _, _ := strings.Cut(k, ":")
+		pending[key] = true
 	}
 	out := agentapi.HostState{Host: a.cfg.Host, Backends: []agentapi.BackendState{}, VIPs: []agentapi.VIPState{}}
 	rows, err := a.runtime.ShowStat(ctx)

@@ -42,7 +42,7 @@ func TestHostStateFromRealHAProxy(t *testing.T) {
 		}
 	}
 	h.agent.mu.Lock()
-	h.agent.status.Pending = []string{st.Backends[0].Name + "/" + st.Backends[0].Servers[0].Name}
+	h.agent.status.Pending = []string{st.Backends[0].Name + "/" + st.Backends[0].Servers[0].Name + ": waiting for its first passing health check since 2026-12-04T10:00:00Z"}
 	h.agent.mu.Unlock()
 	resp, err := http.Get(srv.URL + agentapi.PathHostState)
 	if err != nil {
