@@ -19,7 +19,7 @@ import (
 type FleetView struct {
 	// Revision is the branch head.
 	Revision    string       `json:"revision"`
-	GeneratedAt time.Time    `json:"generatedAt"`
+	GeneratedAt time.Time    `json:"generated_at"`
 	Summary     FleetSummary `json:"summary"`
 	Zones       []ZoneView   `json:"zones"`
 	// Commits are the last commits of the branch, newest first, with each
@@ -29,13 +29,13 @@ type FleetView struct {
 	// no bot runs in this API).
 	Proposals []ProposalView `json:"proposals"`
 	// ProposalsError says why proposals could not be read.
-	ProposalsError string `json:"proposalsError,omitempty"`
+	ProposalsError string `json:"proposals_error,omitempty"`
 }
 
 // FleetSummary counts hosts.
 type FleetSummary struct {
 	Hosts       int `json:"hosts"`
-	UpToDate    int `json:"upToDate"`
+	UpToDate    int `json:"up_to_date"`
 	Failing     int `json:"failing"`
 	Stalled     int `json:"stalled"`
 	Unreachable int `json:"unreachable"`
@@ -55,21 +55,21 @@ type HostView struct {
 	Reachable bool   `json:"reachable"`
 	// Error is why the agent could not be read.
 	Error           string              `json:"error,omitempty"`
-	AppliedRevision string              `json:"appliedRevision,omitempty"`
-	DesiredRevision string              `json:"desiredRevision,omitempty"`
-	FailedRevision  string              `json:"failedRevision,omitempty"`
-	UpToDate        bool                `json:"upToDate"`
-	LastResult      string              `json:"lastResult,omitempty"`
-	LastError       string              `json:"lastError,omitempty"`
-	LastReconcile   time.Time           `json:"lastReconcile,omitzero"`
-	AppliedAt       time.Time           `json:"appliedAt,omitzero"`
+	AppliedRevision string              `json:"applied_revision,omitempty"`
+	DesiredRevision string              `json:"desired_revision,omitempty"`
+	FailedRevision  string              `json:"failed_revision,omitempty"`
+	UpToDate        bool                `json:"up_to_date"`
+	LastResult      string              `json:"last_result,omitempty"`
+	LastError       string              `json:"last_error,omitempty"`
+	LastReconcile   time.Time           `json:"last_reconcile,omitzero"`
+	AppliedAt       time.Time           `json:"applied_at,omitzero"`
 	Drift           []string            `json:"drift,omitempty"`
 	Pending         []string            `json:"pending,omitempty"`
 	Counts          agentapi.Counts     `json:"counts"`
 	VIPs            []agentapi.VIPState `json:"vips"`
 	// HostStateError is why the host's live state (servers, VIPs) could
 	// not be read.
-	HostStateError string `json:"hostStateError,omitempty"`
+	HostStateError string `json:"host_state_error,omitempty"`
 }
 
 // Failed reports whether the host's last reconcile failed or it refuses
@@ -105,7 +105,7 @@ type CommitView struct {
 // ProposalView is an open node-admission proposal.
 type ProposalView struct {
 	Node   string `json:"node"`
-	PubKey string `json:"pubKey"`
+	PubKey string `json:"pub_key"`
 	Number int    `json:"number,omitempty"`
 	URL    string `json:"url,omitempty"`
 	Title  string `json:"title,omitempty"`

@@ -41,6 +41,10 @@ var uiTemplates = template.Must(template.New("ui").Funcs(template.FuncMap{
 	},
 }).ParseFS(uiFiles, "ui/layout.html"))
 
+// uiPaths are the routes uiRoutes mounts: HTML, not part of the JSON API
+// or its OpenAPI document.
+var uiPaths = map[string]bool{"/": true, "/login": true, "/logout": true, "/ui/fleet": true, "/ui/static/*": true}
+
 // uiRoutes mounts the page, its sign-in and sign-out forms, its fleet
 // fragment and its static files.
 func (s *Server) uiRoutes(r chi.Router) {

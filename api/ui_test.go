@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/bot"
+	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/webhooks"
 )
 
@@ -240,5 +244,34 @@ func TestStatusPageSession(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+e.token("vera"))
 	if resp, err := c.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("page with a bearer token: %v %v", resp, err)
+	}
+}
+
+// The fleet view lists the bot's open proposals from its nodes report (the
+// bot's own JSON type), and says why when the bot cannot answer.
+func TestFleetViewProposals(t *testing.T) {
+	report := bot.NodesReport{Nodes: []bot.NodeStatus{
+		{PubKey: "0xaa", Name: "node-aa", Status: bot.StatusPending, PullRequest: &forge.PullRequest{Number: 7, URL: "https://forge.example/pr/7", State: "open", Title: "Admit node-aa"}},
+		{PubKey: "0xbb", Name: "node-bb", Status: bot.StatusAdmitted, PullRequest: &forge.PullRequest{Number: 3, State: "closed", Merged: true}},
+		{PubKey: "0xcc", Name: "node-cc", Status: bot.StatusNotProposed},
+	}}
+	var failing atomic.Bool
+	nodes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			http.Error(w, "chain unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(report)
+	})
+	e := newEnv(t, envOpts{agents: true, deps: func(d *Deps) { d.Blockchain = &Blockchain{Nodes: nodes, Sync: nodes} }})
+	var v FleetView
+	e.call(http.MethodGet, "/api/v1/fleet", "vera", nil).decode(t, &v)
+	if len(v.Proposals) != 1 || v.Proposals[0] != (ProposalView{Node: "node-aa", PubKey: "0xaa", Number: 7, URL: "https://forge.example/pr/7", Title: "Admit node-aa"}) || v.ProposalsError != "" {
+		t.Errorf("proposals %+v (%q)", v.Proposals, v.ProposalsError)
+	}
+	failing.Store(true)
+	e.call(http.MethodGet, "/api/v1/fleet", "vera", nil).decode(t, &v)
+	if len(v.Proposals) != 0 || !strings.Contains(v.ProposalsError, "chain unreachable") {
+		t.Errorf("failing bot: proposals %+v, error %q", v.Proposals, v.ProposalsError)
 	}
 }
