@@ -277,7 +277,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		level = slog.LevelWarn
 	}
 	if out.Result != agentapi.ResultNoop || out.Err != nil || len(r.drift) > 0 {
-		a.log.Log(context.Background(), level, "reconcile", "result", out.Result, "revision", short(out.Revision),
+		a.log.Log(context.Background(), level, "reconcile", "zone", s.Zone, "result", out.Result, "revision", short(out.Revision),
 			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
 			"duration", now.Sub(start).Round(time.Microsecond))
 	}
