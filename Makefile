@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/ddc-gitops
 PKGS := ./...
 
-.PHONY: all build test e2e lab bench bench-lab lint fuzz deps geth clean
+.PHONY: all build test e2e lab bench bench-agent bench-lab lint fuzz deps geth clean
 
 include mk/contract.mk
 
@@ -47,7 +47,17 @@ lab: deps build geth
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 10x $(PKGS)
+	$(MAKE) bench-agent
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) bench-lab; else echo "bench: the lab figures (make bench-lab) need root"; fi
+
+# The real agent binary (bin/ddc-gitops agent --supervise) at 10,000 servers
+# against a real haproxy and a git server over smart HTTP: VmRSS and VmHWM
+# from /proc (no forced GC), no-op reconcile, one-node change and 1,000 adds,
+# each printed beside its goal; the BENCH lines also go to out/bench-agent.txt.
+bench-agent: build
+	@mkdir -p out && rm -f out/bench-agent.txt
+	set -o pipefail; DDC_GITOPS_AGENT_BIN=$(CURDIR)/$(BIN) DDC_GITOPS_AGENT_BENCH_OUT=$(CURDIR)/out/bench-agent.txt \
+		$(GO) test -run '^$$' -bench BenchmarkAgent10k -benchtime 1x -timeout 20m ./internal/agentbench | grep -E 'BENCH|^(---|ok|FAIL)'
 
 # The lab figures of BENCHMARKS.md: push-to-applied per host with the
 # webhook and polling only, VIP and cross-zone failover times, failed

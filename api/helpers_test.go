@@ -56,6 +56,7 @@ var transports = []transport{local, smartHTTP}
 type env struct {
 	t      testing.TB
 	bare   string // the remote's bare repository, for the git CLI
+	gs     *gitserver.Server
 	url    string // what the API clones: the bare path or its HTTP URL
 	repo   *repo.Repo
 	srv    *Server
@@ -95,6 +96,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, agents: map[string]*fakeAgent{}, clock: &clock{at: time.Now()}, tokens: map[string]string{}}
 	gs := seededServer(t)
+	e.gs = gs
 	e.bare, e.url = gs.RepoPath(), gs.RepoPath()
 	if o.transport == smartHTTP {
 		e.url = gs.URL()

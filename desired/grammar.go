@@ -31,6 +31,9 @@ const (
 	// PatternAbsPath: an absolute file path (sockets). Every segment starts
 	// with a letter, digit or '_', so "." and ".." segments cannot occur.
 	PatternAbsPath = `^/[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
+	// PatternLogTarget: haproxy's log target: none, stdout, stderr or a
+	// syslog socket path (segments as in PatternAbsPath).
+	PatternLogTarget = `^(?:none|stdout|stderr|/[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$`
 	// PatternRelOrAbsPath: crtBase, absolute or relative to the fleet root;
 	// segments as in PatternAbsPath.
 	PatternRelOrAbsPath = `^/?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
@@ -57,6 +60,7 @@ var (
 	reCertFile    = regexp.MustCompile(PatternCertFile)
 	reAbsPath     = regexp.MustCompile(PatternAbsPath)
 	reRelOrAbs    = regexp.MustCompile(PatternRelOrAbsPath)
+	reLogTarget   = regexp.MustCompile(PatternLogTarget)
 	reUser        = regexp.MustCompile(PatternUser)
 	reProcess     = regexp.MustCompile(PatternProcess)
 )
@@ -109,7 +113,27 @@ func ValidIP(s string) bool {
 }
 
 // ValidHost reports whether s is an IP address or a DNS name.
-func ValidHost(s string) bool { return ValidIP(s) || (ValidHostname(s) && !looksNumeric(s)) }
+func ValidHost(s string) bool {
+	return ValidIP(s) || (ValidHostname(s) && !looksNumeric(s) && !endsInNumber(s))
+}
+
+// endsInNumber reports whether the last label of a DNS name is a number
+// (decimal, or hex such as 0x7f): the C resolver reads such a name as an
+// IPv4 literal ("0x7f000001" and "0x7f.1" are 127.0.0.1), so it is neither
+// a canonical address nor a name (the WHATWG URL host parser's rule).
+func endsInNumber(s string) bool {
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if strings.Trim(last, "0123456789") == "" {
+		return true
+	}
+	if h, ok := strings.CutPrefix(last, "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return false
+}
 
 // ValidPubKey reports whether s matches PatternPubKey.
 func ValidPubKey(s string) bool { return isHex0x(s, 64) }
@@ -134,6 +158,9 @@ func ValidHeaderValue(s string) bool { return reHeaderValue.MatchString(s) }
 
 // ValidCertFile reports whether s matches PatternCertFile.
 func ValidCertFile(s string) bool { return reCertFile.MatchString(s) }
+
+// ValidLogTarget reports whether s matches PatternLogTarget.
+func ValidLogTarget(s string) bool { return reLogTarget.MatchString(s) }
 
 // ValidAbsPath reports whether s matches PatternAbsPath.
 func ValidAbsPath(s string) bool { return reAbsPath.MatchString(s) }

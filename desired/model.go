@@ -25,6 +25,8 @@ type Fleet struct {
 	Name       string         `yaml:"name"`
 	HAProxy    HAProxyGlobal  `yaml:"haproxy"`
 	Keepalived KeepalivedConf `yaml:"keepalived"`
+	// AddressPolicy says which special addresses servers and nodes may have.
+	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`
@@ -45,8 +47,13 @@ type HAProxyGlobal struct {
 	// which ship a self-signed test certificate); render --crt-base overrides it.
 	CrtBase string `yaml:"crtBase"`
 	// AdminSocket is the runtime API socket rendered into the global section.
-	AdminSocket string   `yaml:"adminSocket"`
-	Timeouts    Timeouts `yaml:"timeouts"`
+	AdminSocket string `yaml:"adminSocket"`
+	// LogTarget is where haproxy sends its log (the global `log` line): a
+	// syslog unix socket path (default /dev/log), stdout or stderr (the
+	// process's own output, which `agent --supervise` relays), or none (no
+	// log at all, for hosts without syslog).
+	LogTarget string   `yaml:"logTarget"`
+	Timeouts  Timeouts `yaml:"timeouts"`
 	// ServerDefaults apply to every server unless a backend or node overrides them.
 	ServerDefaults ServerDefaults `yaml:"serverDefaults"`
 }
@@ -287,4 +294,18 @@ type Node struct {
 	State string `yaml:"state"`
 
 	File string `yaml:"-"`
+}
+
+// AddressPolicy lists the special addresses a fleet lets servers and nodes
+// use. By default a server or node address may not be loopback (127.0.0.0/8,
+// ::1, localhost), link-local (169.254.0.0/16 with the cloud metadata service
+// 169.254.169.254, fe80::/10) or unspecified, multicast or broadcast (never
+// allowed): such an address in a pull request points the load balancers at
+// themselves or at the host's metadata service.
+type AddressPolicy struct {
+	// AllowLoopback lets servers and nodes use loopback addresses (tests
+	// and single-host setups).
+	AllowLoopback bool `yaml:"allowLoopback"`
+	// AllowLinkLocal lets servers and nodes use link-local addresses.
+	AllowLinkLocal bool `yaml:"allowLinkLocal"`
 }

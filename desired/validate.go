@@ -184,6 +184,8 @@ var (
 		"%[1]s %[2]q is invalid: a file path relative to crtBase or absolute, of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
 	ruleAbsPath = rule{ValidAbsPath,
 		"%[1]s %[2]q is invalid: an absolute path of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
+	ruleLogTarget = rule{ValidLogTarget,
+		"%[1]s %[2]q is invalid: none, stdout, stderr or the absolute path of a syslog socket (letters, digits, '_', '.' and '-', no '..')"}
 	ruleRelOrAbsPath = rule{ValidRelOrAbsPath,
 		"%[1]s %[2]q is invalid: a directory path of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
 	rulePubKey = rule{ValidPubKey,
@@ -264,15 +266,6 @@ func (v *validator) intRange(file, field string, n, lo, hi int) bool {
 	} else {
 		v.errorf(file, field, "%s %d is out of range %d..%d", key(field), n, lo, hi)
 	}
-	return false
-}
-
-// atLeast checks n >= lo.
-func (v *validator) atLeast(file, field string, n, lo int) bool {
-	if n >= lo {
-		return true
-	}
-	v.errorf(file, field, "%s %d must be at least %d", key(field), n, lo)
 	return false
 }
 

@@ -3,12 +3,15 @@ package gittree
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // FS is the read-only, in-memory tree of one commit. It implements fs.FS,
@@ -28,8 +31,10 @@ type FS struct {
 type node struct {
 	name     string
 	mode     fs.FileMode
-	data     []byte  // file contents or symlink target; shared, never written
-	children []*node // sorted by name, for directories
+	hash     plumbing.Hash // the git object: blob for files and links, tree for directories
+	hexHash  string        // hash in hex, for files (BlobHash); shared with the node it was reused from
+	data     []byte        // file contents or symlink target; shared, never written
+	children []*node       // sorted by name, for directories; shared, never written
 }
 
 func newFS(modTime time.Time) *FS {
@@ -39,6 +44,22 @@ func newFS(modTime time.Time) *FS {
 
 func sortNodes(ns []*node) {
 	slices.SortFunc(ns, func(a, b *node) int { return strings.Compare(a.name, b.name) })
+}
+
+// BlobHash returns the git blob hash of the file name (following symbolic
+// links like ReadFile): two files with the same hash have the same
+// contents, so a reader can keep what it derived from a file for as long as
+// its hash does not change. Only an FS read from a commit knows its
+// hashes: for one built by FromDir or FromFiles it reports false.
+func (f *FS) BlobHash(name string) (string, bool) {
+	n, err := f.lookup("blobhash", name, true)
+	if err != nil || !n.mode.IsRegular() || n.hash.IsZero() {
+		return "", false
+	}
+	if n.hexHash == "" { // not set on nodes built before it existed
+		return n.hash.String(), true
+	}
+	return n.hexHash, true
 }
 
 // Len returns the number of files, directories and links in the tree, root excluded.
@@ -92,11 +113,11 @@ func (f *FS) walk(name string, follow bool) (*node, error) {
 			}
 			target := string(next.data)
 			if path.IsAbs(target) {
-				return nil, fs.ErrNotExist
+				return nil, &linkError{link: path.Join(append(done, comp)...), target: target}
 			}
 			full := path.Join(path.Join(done...), target)
 			if full == ".." || strings.HasPrefix(full, "../") {
-				return nil, fs.ErrNotExist
+				return nil, &linkError{link: path.Join(append(done, comp)...), target: target}
 			}
 			// Restart from the root with the link's target in front.
 			if full != "." {
@@ -304,4 +325,16 @@ func (f *file) Close() error {
 
 func (f *file) err(op string, err error) error {
 	return &fs.PathError{Op: op, Path: f.path, Err: err}
+}
+
+// linkError is a symbolic link that leads outside the tree: it is both
+// fs.ErrNotExist (nothing is there to read) and ErrLinkOutside.
+type linkError struct{ link, target string }
+
+func (e *linkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link to %q, which leads outside the tree", e.link, e.target)
+}
+
+func (e *linkError) Is(target error) bool {
+	return target == fs.ErrNotExist || target == ErrLinkOutside
 }

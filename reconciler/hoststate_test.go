@@ -41,9 +41,8 @@ func TestHostStateFromRealHAProxy(t *testing.T) {
 			t.Errorf("server %s is %q, want UP", s.Name, s.Status)
 		}
 	}
-	h.agent.mu.Lock()
-	h.agent.status.Pending = []string{st.Backends[0].Name + "/" + st.Backends[0].Servers[0].Name + ": waiting for its first passing health check since 2026-12-04T10:00:00Z"}
-	h.agent.mu.Unlock()
+	pend := st.Backends[0].Name + "/" + st.Backends[0].Servers[0].Name + ": waiting for its first passing health check since 2026-12-04T10:00:00Z"
+	h.agent.updateStatus(func(s *agentapi.Status) { s.Pending = []string{pend} })
 	resp, err := http.Get(srv.URL + agentapi.PathHostState)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,11 +40,13 @@ type agentFlags struct {
 	poll                              time.Duration
 	pollJitter                        float64
 	drift                             string
+	driftInterval                     time.Duration
 	debounce, admitTimeout            time.Duration
 	drainTimeout                      time.Duration
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
+	memoryLimit                       string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -95,12 +98,14 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.DurationVar(&f.poll, "poll", trigger.DefaultPollInterval, "poll interval (the backstop to webhooks)")
 	fl.Float64Var(&f.pollJitter, "poll-jitter", trigger.DefaultPollJitter, "relative jitter of the poll interval")
 	fl.StringVar(&f.drift, "drift", def.Drift, "what to do with changes made by hand: correct or warn")
+	fl.DurationVar(&f.driftInterval, "drift-interval", def.DriftInterval, "how often a reconcile reads the host's full state to look for drift (0: at every reconcile); in between an unchanged branch costs one fetch and a new revision is planned from what changed")
 	fl.DurationVar(&f.debounce, "reload-debounce", def.ReloadDebounce, "least time between two haproxy reloads; changes meanwhile are applied together")
 	fl.DurationVar(&f.admitTimeout, "admit-timeout", def.AdmitTimeout, "how long a new server may wait for its first passing health check before it is reported stuck (it stays out of service until it passes; the reconcile never waits)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", def.DrainTimeout, "how long a removed server drains before its sessions are shut down")
 	fl.BoolVar(&f.once, "once", false, "run one reconcile and exit: 0 when the host converged, 1 otherwise")
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
+	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
@@ -144,6 +149,9 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		return err
 	}
 	log = log.With("component", "agent")
+	if err := setMemoryLimit(f.memoryLimit, os.Getenv("GOMEMLIMIT"), log); err != nil {
+		return err
+	}
 	if (f.repo == "") == (f.watch == "") {
 		return usageError{errors.New("give exactly one of --repo URL and --watch DIR")}
 	}
@@ -173,6 +181,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		HAProxy: reconciler.HAProxyPaths{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig,
 			MasterSocket: f.masterSocket, AdminSocket: f.adminSocket, PIDFile: f.haproxyPID},
 		Drift:          f.drift,
+		DriftInterval:  cmp.Or(max(f.driftInterval, 0), reconciler.DriftCheckAlways),
 		ReloadDebounce: f.debounce,
 		AdmitTimeout:   f.admitTimeout,
 		DrainTimeout:   f.drainTimeout,
@@ -184,6 +193,17 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	}
 	if err := checkRenderedPaths(f); err != nil {
 		return err
+	}
+	// The agent API's secrets are checked before anything starts.
+	var token, secret string
+	if f.listen != "" {
+		if token, err = readSharedSecret("sync-token-file", f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+			return err
+		}
+		if secret, err = readSharedSecret("webhook-secret-file", f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET"); err != nil {
+			return err
+		}
+		warnExposure(log, "the agent API", f.listen, false)
 	}
 	kaLog := log.With("process", "keepalived")
 	// reloads counts the reloads of the keepalived processes --supervise
@@ -245,14 +265,6 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		}
 	}
 	if f.listen != "" {
-		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
-		if err != nil {
-			return fail(err)
-		}
-		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
-		if err != nil {
-			return fail(err)
-		}
 		h, err := a.Handler(trigger.HTTPAuth{Token: token, Secret: secret}, reg)
 		if err != nil {
 			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
