@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/ddc-gitops
 PKGS := ./...
 
-.PHONY: all build test e2e lab bench bench-agent bench-lab lint fuzz deps geth clean
+.PHONY: all build test e2e lab bench bench-agent bench-lab lint fuzz deps geth clean package
 
 include mk/contract.mk
 
@@ -77,6 +77,16 @@ lint:
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test ./render -run '^$$' -fuzz FuzzLoadRender -fuzztime $(FUZZTIME)
+
+# The Debian package (out/ddc-gitops_VERSION_amd64.deb): a static binary,
+# man pages, bash completion, hardened systemd units, /etc/default and
+# /etc/ddc-gitops configuration, the system user. Built with nfpm as a
+# library by deploy/package, a Go module of its own (docs/deploy.md).
+package:
+	@mkdir -p out/package
+	CGO_ENABLED=0 $(GO) build -trimpath -o out/package/ddc-gitops ./cmd/ddc-gitops
+	$(GO) -C deploy/package run . --binary $(CURDIR)/out/package/ddc-gitops \
+		--debian $(CURDIR)/deploy/debian --doc $(CURDIR)/docs/deploy.md --out $(CURDIR)/out
 
 clean:
 	rm -rf bin out

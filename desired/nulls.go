@@ -18,6 +18,7 @@ func dropNulls(f *Fleet) Errors {
 	for _, b := range f.Backends {
 		b.Servers = compact(b.Servers, func(i int) { report(b.File, fmt.Sprintf("servers[%d]", i)) })
 	}
+	dropContainerNulls(f, report)
 	return errs
 }
 

@@ -248,6 +248,9 @@ func (l *lab) run(ctx context.Context) error {
 	if l.plan, err = planTopology(fleet); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
+	if err := l.plan.addContainerHosts(fleet); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	for _, s := range l.plan.skipped {
 		l.progress("not simulating node %s", s)
 	}
@@ -338,6 +341,11 @@ func (l *lab) run(ctx context.Context) error {
 	for _, a := range agents {
 		info.Agents = append(info.Agents, AgentInfo{Host: a.Host, Zone: a.Zone, URL: a.URL, Dir: filepath.Join(dir, "hosts", a.Host)})
 	}
+	ctrAgents, err := l.startContainerHosts(ctx, l.git.URL(), tokenFile, len(agents), &info)
+	if err != nil {
+		return err
+	}
+	agents = append(agents, ctrAgents...)
 	if err := l.serveZones(gctx, g, &info, agents, token, password, hookSecret); err != nil {
 		return err
 	}
@@ -469,6 +477,11 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 			"--listen", listen, "--sync-token-file", tokenFile,
 			"--poll", l.o.AgentPoll.String(), "--reload-debounce", "1s"}
 		args = append(args, crtArgs...)
+		idArgs, err := l.ageIdentity(m.name, hd)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, idArgs...)
 		if _, err := l.start(m.name, "", args); err != nil {
 			return nil, err
 		}
@@ -710,6 +723,7 @@ func (l *lab) teardown() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, l.closeChain())
+	errs = append(errs, l.cleanupContainerHosts())
 	if l.net != nil {
 		errs = append(errs, l.net.Close())
 	}

@@ -29,7 +29,9 @@ func Compute(old, new *desired.Fleet, opts render.Options) (*Plan, error) {
 	if nErr != nil {
 		return nil, fmt.Errorf("planning: rendering the new revision: %w", nErr)
 	}
-	return DiffHosts(oh, nh), nil
+	p := DiffHosts(oh, nh)
+	p.Containers = DiffContainers(old, new)
+	return p, nil
 }
 
 func renderFleet(f *desired.Fleet, opts render.Options) ([]*render.Host, error) {

@@ -73,6 +73,9 @@ type Config struct {
 	HAProxy  HAProxyPaths
 	// Keepalived is nil when the agent does not manage keepalived.
 	Keepalived *keepalived.Driver
+	// Secrets, when set, decrypts the revision's secrets for this host
+	// into its crt-base before the revision is rendered and checked.
+	Secrets SecretInstaller
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
 	// DriftInterval is how often a reconcile reads the host's full state

@@ -58,6 +58,9 @@ func (a *Agent) renderHead(ctx context.Context) (*render.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("revision %s is invalid: %w", short(snap.Revision.Hash), err)
 	}
+	if err := a.installSecrets(snap.Revision.Hash, snap.FS); err != nil {
+		return nil, err
+	}
 	return render.Render(f, a.cfg.Host, a.cfg.Render)
 }
 

@@ -121,6 +121,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}
 		a.checkLogTarget(f.HAProxy.LogTarget)
+		if err := r.step("secrets", func() error { return a.installSecrets(rev, snap.FS) }); err != nil {
+			return err
+		}
 		return r.step("render", func() error {
 			h, err := render.Render(f, a.cfg.Host, a.cfg.Render)
 			if err != nil {

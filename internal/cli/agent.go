@@ -25,6 +25,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
 	"github.com/ddc-gitops/ddc-gitops/render"
+	"github.com/ddc-gitops/ddc-gitops/secrets"
 )
 
 type agentFlags struct {
@@ -35,7 +36,7 @@ type agentFlags struct {
 	haproxyPID                        string
 	keepalived                        bool
 	kaBin, kaConfig, kaPID, netns     string
-	crtBase                           string
+	crtBase, ageIdentity              string
 	listen, syncTokenFile, secretFile string
 	poll                              time.Duration
 	pollJitter                        float64
@@ -46,6 +47,8 @@ type agentFlags struct {
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
+	docker, dockerNetwork             string
+	dockerResync, dockerDrain         time.Duration
 	memoryLimit                       string
 }
 
@@ -92,6 +95,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.kaPID, "keepalived-pid", keepalived.DefaultPIDFile, "keepalived's pid file")
 	fl.StringVar(&f.netns, "netns", "", "network namespace haproxy and keepalived run in (--supervise)")
 	fl.StringVar(&f.crtBase, "crt-base", "", "directory of the certificates on this host (overrides haproxy.crtBase)")
+	fl.StringVar(&f.ageIdentity, "age-identity", "", "this host's age identity: decrypt the repository's secrets/NAME.age encrypted to it into --crt-base as NAME (mode 0600)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:9100", "address of the agent's HTTP API (/v1/status, /v1/sync, /metrics); empty disables it")
 	fl.StringVar(&f.syncTokenFile, "sync-token-file", "", "file holding the bearer token POST /v1/sync requires (or $DDC_GITOPS_SYNC_TOKEN)")
 	fl.StringVar(&f.secretFile, "webhook-secret-file", "", "file holding a webhook secret: POST /v1/sync also accepts X-Hub-Signature-256 (or $DDC_GITOPS_WEBHOOK_SECRET)")
@@ -108,6 +112,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	addContainerFlags(fl, &f)
 	return cmd
 }
 
@@ -173,6 +178,11 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if container, err := containerRole(ctx, f, fetcher, log); err != nil {
+		return err
+	} else if container {
+		return runContainerAgent(ctx, cmd, f, fetcher, reg, log)
+	}
 	cfg := reconciler.Config{
 		Host:     f.host,
 		Source:   fetcher,
@@ -187,6 +197,16 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		DrainTimeout:   f.drainTimeout,
 		Logger:         log,
 		Registry:       reg,
+	}
+	if f.ageIdentity != "" {
+		if f.crtBase == "" {
+			return usageError{errors.New("--age-identity needs --crt-base: the directory the secrets are decrypted into")}
+		}
+		ids, err := secrets.ReadIdentities(f.ageIdentity)
+		if err != nil {
+			return err
+		}
+		cfg.Secrets = &secrets.Installer{Identities: ids, CrtBase: f.crtBase}
 	}
 	if f.once && f.supervise {
 		return usageError{errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}
