@@ -121,8 +121,8 @@ func TestMonitoring(t *testing.T) {
 		if err := e.promGet(e.info.PrometheusURL, "/api/v1/targets", &r); err != nil {
 			return err
 		}
-		if n := len(r.Data.ActiveTargets); n != 11 {
-			return fmt.Errorf("%d targets, want 11 (4 agents, 2 APIs, 4 HAProxy exporters, the bot)", n)
+		if n, want := len(r.Data.ActiveTargets), 11+len(e.info.ContainerHosts); n != want {
+			return fmt.Errorf("%d targets, want %d (4 agents, 2 APIs, 4 HAProxy exporters, the bot, %d container hosts)", n, want, len(e.info.ContainerHosts))
 		}
 		for _, tg := range r.Data.ActiveTargets {
 			if tg.Health != "up" {

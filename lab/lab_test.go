@@ -192,9 +192,9 @@ func TestUpServesBothZones(t *testing.T) {
 		if err := getJSON(client, info.PrometheusURL+"/api/v1/targets", &r); err != nil {
 			return err
 		}
-		// 4 agents, 2 APIs, 4 HAProxy exporters, the bot.
-		if n := len(r.Data.ActiveTargets); n != 11 {
-			return fmt.Errorf("%d targets, want 11", n)
+		// 4 agents, 2 APIs, 4 HAProxy exporters, the bot, the container hosts' agents.
+		if n, want := len(r.Data.ActiveTargets), 11+len(info.ContainerHosts); n != want {
+			return fmt.Errorf("%d targets, want %d", n, want)
 		}
 		for _, tg := range r.Data.ActiveTargets {
 			if tg.Health != "up" {

@@ -85,14 +85,20 @@ func promConfig(jobs []scrapeJob, ruleFiles []string, alertmanager string) ([]by
 }
 
 // labScrapeJobs lists what the lab's Prometheus scrapes: every agent's
-// /metrics, every zone API's /metrics, every HAProxy host's built-in
-// exporter (stats frontend with prometheus: true), and the bot; agents and
-// exporters carry zone and host labels, APIs zone.
+// /metrics, every container host's agent, every zone API's /metrics, every
+// HAProxy host's built-in exporter (stats frontend with prometheus: true),
+// and the bot; agents and exporters carry zone and host labels, APIs zone.
+// Container hosts are a job of their own: they are not HAProxy hosts.
 func (l *lab) labScrapeJobs(info *Info, botMetrics string) []scrapeJob {
-	var agents, apis, exporters []scrapeTarget
+	var agents, ctrAgents, apis, exporters []scrapeTarget
 	for _, a := range info.Agents {
 		if u, err := url.Parse(a.URL); err == nil {
 			agents = append(agents, scrapeTarget{u.Host, map[string]string{"zone": a.Zone, "host": a.Host}})
+		}
+	}
+	for _, c := range info.ContainerHosts {
+		if u, err := url.Parse(c.AgentURL); err == nil {
+			ctrAgents = append(ctrAgents, scrapeTarget{u.Host, map[string]string{"zone": c.Zone, "host": c.Host}})
 		}
 	}
 	for _, z := range info.Zones {
@@ -114,6 +120,7 @@ func (l *lab) labScrapeJobs(info *Info, botMetrics string) []scrapeJob {
 	}
 	jobs := []scrapeJob{
 		{Name: "ddc-gitops-agent", Path: "/metrics", Targets: agents},
+		{Name: "ddc-gitops-container-agent", Path: "/metrics", Targets: ctrAgents},
 		{Name: "ddc-gitops-api", Path: "/metrics", Targets: apis},
 		{Name: "haproxy", Path: path, Targets: exporters},
 	}
