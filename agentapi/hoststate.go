@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,10 @@ import (
 // PathHostState is the agent's live view of its host: every backend's
 // servers as HAProxy reports them and the VIPs this host holds.
 const PathHostState = "/v1/hoststate"
+
+// ErrNoHostState is returned by Client.HostState when the agent does not
+// serve /v1/hoststate (a container host's agent).
+var ErrNoHostState = errors.New("the agent serves no host state")
 
 // HostState is the answer of GET /v1/hoststate, read when asked.
 type HostState struct {
@@ -57,6 +62,9 @@ func (c *Client) HostState(ctx context.Context) (*HostState, error) {
 		return nil, fmt.Errorf("fetching host state from %s: %w", c.BaseURL, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("host state from %s: %w", c.BaseURL, ErrNoHostState)
+	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return nil, fmt.Errorf("host state from %s: %s: %s", c.BaseURL, resp.Status, bytes.TrimSpace(b))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -200,6 +201,7 @@ func (s *Server) fleetView(ctx context.Context) (*FleetView, error) {
 		if i < len(states) {
 			hs := states[i]
 			switch {
+			case errors.Is(hs.err, agentapi.ErrNoHostState): // a container host: no servers, no VIPs
 			case hs.err != nil:
 				hv.HostStateError = hs.err.Error()
 			case hs.state != nil:

@@ -269,6 +269,14 @@ func TestFleetViewProposals(t *testing.T) {
 	if len(v.Proposals) != 1 || v.Proposals[0] != (ProposalView{Node: "node-aa", PubKey: "0xaa", Number: 7, URL: "https://forge.example/pr/7", Title: "Admit node-aa"}) || v.ProposalsError != "" {
 		t.Errorf("proposals %+v (%q)", v.Proposals, v.ProposalsError)
 	}
+	// These agents serve no /v1/hoststate (like a container host's): no error shown.
+	for _, z := range v.Zones {
+		for _, h := range z.Hosts {
+			if h.HostStateError != "" || len(h.VIPs) != 0 {
+				t.Errorf("%s: host state error %q, VIPs %v", h.Host, h.HostStateError, h.VIPs)
+			}
+		}
+	}
 	failing.Store(true)
 	e.call(http.MethodGet, "/api/v1/fleet", "vera", nil).decode(t, &v)
 	if len(v.Proposals) != 0 || !strings.Contains(v.ProposalsError, "chain unreachable") {

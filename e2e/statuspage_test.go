@@ -39,8 +39,19 @@ func TestStatusPageOnTheLab(t *testing.T) {
 	); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
+	// The 4 HAProxy hosts (the container hosts' agents are listed too).
 	hostsOn := func(rev string) string {
-		return fmt.Sprintf(`document.querySelectorAll('tr.host[data-applied="%s"]').length === 4`, rev)
+		sel := ""
+		for i, a := range e.info.Agents {
+			if i > 0 {
+				sel += ","
+			}
+			sel += fmt.Sprintf(`tr.host[data-host="%s"][data-applied="%s"]`, a.Host, rev)
+		}
+		return fmt.Sprintf(`document.querySelectorAll('%s').length === %d`, sel, len(e.info.Agents))
+	}
+	if len(e.info.Agents) != 4 {
+		t.Fatalf("%d HAProxy hosts, want 4", len(e.info.Agents))
 	}
 	if err := chromiumtest.WaitJS(ctx, hostsOn(head), 20*time.Second); err != nil {
 		t.Fatalf("four hosts on the head %s: %v", head[:12], err)

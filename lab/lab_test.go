@@ -111,7 +111,10 @@ func TestUpServesBothZones(t *testing.T) {
 	for _, c := range info.Children {
 		kinds[strings.Fields(c.Name)[0]]++
 	}
-	wantKinds := map[string]int{"agent": 4, "node": 8, "bot": 1, "prometheus": 1, "alertmanager": 1}
+	wantKinds := map[string]int{"agent": 4 + len(info.ContainerHosts), "node": 8, "bot": 1, "prometheus": 1, "alertmanager": 1}
+	if n := len(info.ContainerHosts); n > 0 {
+		wantKinds["dockerd"] = n // a container host runs dockerd and an agent --docker
+	}
 	if fmt.Sprint(kinds) != fmt.Sprint(wantKinds) {
 		t.Errorf("children by kind %v, want %v (6 nodes and 2 spares)", kinds, wantKinds)
 	}
