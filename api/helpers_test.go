@@ -258,6 +258,8 @@ type fakeAgent struct {
 	syncs     []string
 	autoApply bool
 	down      bool
+	// hostState, when set, is served at GET /v1/hoststate.
+	hostState *agentapi.HostState
 }
 
 func newFakeAgent(t testing.TB, host, zone, bare string) *fakeAgent {
@@ -278,6 +280,9 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == agentapi.PathStatus:
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(a.status)
+	case r.Method == http.MethodGet && r.URL.Path == agentapi.PathHostState && a.hostState != nil:
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(a.hostState)
 	case r.Method == http.MethodPost && r.URL.Path == agentapi.PathSync:
 		if r.Header.Get("Authorization") != "Bearer sync-token" {
 			http.Error(w, "bad token", http.StatusUnauthorized)

@@ -157,6 +157,7 @@ func (s *Server) routes() chi.Router {
 		return apiErr(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 	}))
 	r.Method(http.MethodGet, "/metrics", s.metrics.handler())
+	s.uiRoutes(r) // the fleet status page (ui.go)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Post("/auth/token", s.handle(s.postToken))
 		r.Get("/health", s.handle(s.getHealth))
@@ -176,6 +177,7 @@ func (s *Server) routes() chi.Router {
 			viewer := r.With(s.require(RoleViewer))
 			viewer.Get("/zones", s.handle(s.getZones))
 			viewer.Get("/stats", s.handle(s.getStats))
+			viewer.Get("/fleet", s.handle(s.getFleet))
 			viewer.Get("/revisions/{sha}", s.handle(s.getRevision))
 			nodes, sync := http.HandlerFunc(s.noBot), http.HandlerFunc(s.noBot)
 			if b := s.chain; b != nil {

@@ -29,6 +29,7 @@ const (
 // Metrics are the bot's Prometheus series (ddc_gitops_bot_*).
 type Metrics struct {
 	lastBlock   prometheus.Gauge
+	target      prometheus.Gauge
 	events      *prometheus.CounterVec
 	invalid     prometheus.Counter
 	prs         *prometheus.CounterVec
@@ -41,6 +42,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		lastBlock: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ddc_gitops_bot_last_block", Help: "The last chain block the watcher processed (its checkpoint).",
+		}),
+		target: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ddc_gitops_bot_target_block", Help: "The newest block the watcher may process (the chain head minus the confirmation depth, or the finalized block), read at every poll.",
 		}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ddc_gitops_bot_events_total", Help: "Node events received from the chain, by kind (admitted, updated, removed, reorg_undo).",
@@ -62,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.prs.WithLabelValues(a)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.lastBlock, m.events, m.invalid, m.prs, m.chainErrors} {
+		for _, c := range []prometheus.Collector{m.lastBlock, m.target, m.events, m.invalid, m.prs, m.chainErrors} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering bot metrics: %w", err)
 			}
@@ -76,8 +80,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // receives them, so a Source without metrics is counted too.
 func (m *Metrics) Chain() chain.Metrics {
 	return chain.MetricsFuncs{
-		Block: func(n uint64) { m.lastBlock.Set(float64(n)) },
-		Error: m.chainErrors.Inc,
+		Block:  func(n uint64) { m.lastBlock.Set(float64(n)) },
+		Target: func(n uint64) { m.target.Set(float64(n)) },
+		Error:  m.chainErrors.Inc,
 	}
 }
 

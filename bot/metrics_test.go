@@ -19,6 +19,7 @@ func TestMetricsRegistered(t *testing.T) {
 	}
 	c := m.Chain()
 	c.OnBlock(1234)
+	c.(chain.TargetMetrics).OnTarget(1300)
 	c.OnError()
 	c.OnEvent(chain.NodeAdmitted, false) // counted by the bot on receipt, not here
 	m.event(chain.Event{Kind: chain.NodeUpdated})
@@ -31,7 +32,7 @@ func TestMetricsRegistered(t *testing.T) {
 	for _, f := range families {
 		names = append(names, f.GetName())
 	}
-	for _, want := range []string{"ddc_gitops_bot_last_block", "ddc_gitops_bot_events_total", "ddc_gitops_bot_invalid_events_total",
+	for _, want := range []string{"ddc_gitops_bot_last_block", "ddc_gitops_bot_target_block", "ddc_gitops_bot_events_total", "ddc_gitops_bot_invalid_events_total",
 		"ddc_gitops_bot_prs_total", "ddc_gitops_bot_chain_errors_total"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("%s not registered (have %v)", want, names)
@@ -41,7 +42,7 @@ func TestMetricsRegistered(t *testing.T) {
 		m    prometheus.Metric
 		want float64
 	}{
-		{m.lastBlock, 1234}, {m.chainErrors, 1}, {m.events.WithLabelValues(EventKindUpdated), 1},
+		{m.lastBlock, 1234}, {m.target, 1300}, {m.chainErrors, 1}, {m.events.WithLabelValues(EventKindUpdated), 1},
 		{m.events.WithLabelValues(EventKindUndo), 1}, {m.events.WithLabelValues(EventKindAdmitted), 0},
 	} {
 		if got := counter(t, tc.m); got != tc.want {

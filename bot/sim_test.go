@@ -259,6 +259,9 @@ func TestChainToPullRequest(t *testing.T) {
 	if got := counter(t, s.metrics.lastBlock); got < float64(admit.BlockNumber.Uint64()) {
 		t.Fatalf("last_block = %v, want >= %d", got, admit.BlockNumber.Uint64())
 	}
+	if got := counter(t, s.metrics.target); got < counter(t, s.metrics.lastBlock) {
+		t.Fatalf("target_block = %v, want >= last_block %v", got, counter(t, s.metrics.lastBlock))
+	}
 	head := s.branchHead(branch)
 
 	// Restart: the watcher resumes from its checkpoint; a second node's

@@ -47,6 +47,8 @@ type labOptions struct {
 	agentPoll time.Duration
 	// chain runs the dev chain, the spare nodes and the bot.
 	chain bool
+	// monitoring runs Prometheus and Alertmanager (on free ports).
+	monitoring bool
 }
 
 // logWriter sends lines to t.Log until the test ends.
@@ -109,7 +111,7 @@ func startLab(t *testing.T, lo labOptions) *env {
 		ChildEnv:     []string{labtest.ChildEnv + "=1"},
 		AgentPoll:    lo.agentPoll,
 		NoChain:      !lo.chain,
-		NoPrometheus: true,
+		NoPrometheus: !lo.monitoring,
 		StartTimeout: 60 * time.Second,
 		StopTimeout:  10 * time.Second,
 		Out:          out,

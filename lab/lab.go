@@ -362,7 +362,7 @@ func (l *lab) run(ctx context.Context) error {
 		}
 	}
 	if !o.NoPrometheus {
-		if info.PrometheusURL, err = l.startPrometheus(&info, botMetrics, o.PrometheusPort); err != nil {
+		if info.PrometheusURL, info.AlertmanagerURL, err = l.startMonitoring(&info, botMetrics, o.PrometheusPort, o.AlertmanagerPort); err != nil {
 			return err
 		}
 	}
@@ -552,11 +552,18 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 		if err != nil {
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
 		}
+		// The API runs in this process; its log goes to logs/api-ZONE.log
+		// like a child's (JSON, for `lab logs`).
+		apiLog, err := os.OpenFile(filepath.Join(l.o.StateDir, "logs", "api-"+z.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("lab: %s API log: %w", z.Name, err)
+		}
 		srv, err := api.New(api.Config{Version: l.o.Version,
 			Users:     []api.User{{Username: adminUser, PasswordHash: hash, Role: api.RoleAdmin}},
 			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name, GitHubWebhookSecret: hookSecret},
-			api.Deps{Repo: r, Logger: l.log.With("api", z.Name)})
+			api.Deps{Repo: r, Logger: slog.New(slog.NewJSONHandler(apiLog, nil)).With("zone", z.Name)})
 		if err != nil {
+			apiLog.Close()
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
 		}
 		ln, err := listen(host, ports.API, z.Name+" API", "--"+z.Name+"-api-port")
@@ -564,7 +571,11 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 			return fmt.Errorf("lab: %w", err)
 		}
 		zi.APIURL = "http://" + ln.Addr().String()
-		g.Go(func() error { return srv.Serve(ctx, ln) })
+		g.Go(func() error {
+			err := srv.Serve(ctx, ln)
+			apiLog.Close()
+			return err
+		})
 		if len(z.VIPs) == 0 {
 			info.Zones = append(info.Zones, zi)
 			continue
@@ -747,11 +758,15 @@ func (l *lab) printInfo(info Info, generated bool) {
 			fmt.Fprintf(w, "    stats          %s\n", z.StatsURL)
 		}
 		fmt.Fprintf(w, "    API            %s\n", z.APIURL)
+		fmt.Fprintf(w, "    status page    %s/ (sign in with the API login)\n", z.APIURL)
 		fmt.Fprintf(w, "    VIPs           %s (reachable from this machine)\n", strings.Join(z.VIPs, ", "))
 	}
 	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s\n", info.GitURL, info.CloneDir)
 	if info.PrometheusURL != "" {
-		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot)\n", info.PrometheusURL)
+		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot; alert rules of deploy/monitoring)\n", info.PrometheusURL)
+	}
+	if info.AlertmanagerURL != "" {
+		fmt.Fprintf(w, "  alertmanager     %s\n", info.AlertmanagerURL)
 	}
 	fmt.Fprintf(w, "  push webhooks    %s (GitHub format, secret in %s)\n", info.WebhookURL, filepath.Join(info.StateDir, "webhook-secret"))
 	if generated {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -112,9 +111,9 @@ func TestUpServesBothZones(t *testing.T) {
 	for _, c := range info.Children {
 		kinds[strings.Fields(c.Name)[0]]++
 	}
-	wantKinds := map[string]int{"agent": 4, "node": 8, "bot": 1}
-	if _, err := exec.LookPath("prometheus"); err == nil {
-		wantKinds["prometheus"] = 1
+	wantKinds := map[string]int{"agent": 4 + len(info.ContainerHosts), "node": 8, "bot": 1, "prometheus": 1, "alertmanager": 1}
+	if n := len(info.ContainerHosts); n > 0 {
+		wantKinds["dockerd"] = n // a container host runs dockerd and an agent --docker
 	}
 	if fmt.Sprint(kinds) != fmt.Sprint(wantKinds) {
 		t.Errorf("children by kind %v, want %v (6 nodes and 2 spares)", kinds, wantKinds)
@@ -177,32 +176,46 @@ func TestUpServesBothZones(t *testing.T) {
 			return nil
 		})
 	}
-	// Prometheus, when installed, scrapes every target.
-	if info.PrometheusURL != "" {
-		waitFor(t, 60*time.Second, "prometheus scrapes every target", func() error {
-			var r struct {
-				Data struct {
-					ActiveTargets []struct {
-						ScrapeURL string `json:"scrapeUrl"`
-						Health    string `json:"health"`
-						LastError string `json:"lastError"`
-					} `json:"activeTargets"`
-				} `json:"data"`
+	// Prometheus scrapes every target, agents and exporters labelled with
+	// their zone and host; Alertmanager answers.
+	if info.PrometheusURL == "" || info.AlertmanagerURL == "" {
+		t.Fatalf("prometheus %q, alertmanager %q: want both", info.PrometheusURL, info.AlertmanagerURL)
+	}
+	waitFor(t, 60*time.Second, "prometheus scrapes every target", func() error {
+		var r struct {
+			Data struct {
+				ActiveTargets []struct {
+					ScrapeURL string            `json:"scrapeUrl"`
+					Health    string            `json:"health"`
+					LastError string            `json:"lastError"`
+					Labels    map[string]string `json:"labels"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		if err := getJSON(client, info.PrometheusURL+"/api/v1/targets", &r); err != nil {
+			return err
+		}
+		// 4 agents, 2 APIs, 4 HAProxy exporters, the bot, the container hosts' agents.
+		if n, want := len(r.Data.ActiveTargets), 11+len(info.ContainerHosts); n != want {
+			return fmt.Errorf("%d targets, want %d", n, want)
+		}
+		for _, tg := range r.Data.ActiveTargets {
+			if tg.Health != "up" {
+				return fmt.Errorf("%s: %s %s", tg.ScrapeURL, tg.Health, tg.LastError)
 			}
-			if err := getJSON(client, info.PrometheusURL+"/api/v1/targets", &r); err != nil {
-				return err
+			if j := tg.Labels["job"]; (j == "haproxy" || j == "ddc-gitops-agent") && (tg.Labels["zone"] == "" || tg.Labels["host"] == "") {
+				t.Fatalf("%s: labels %v, want zone and host", tg.ScrapeURL, tg.Labels)
 			}
-			// 4 agents, 2 APIs, 4 HAProxy exporters, the bot.
-			if n := len(r.Data.ActiveTargets); n != 11 {
-				return fmt.Errorf("%d targets, want 11", n)
-			}
-			for _, tg := range r.Data.ActiveTargets {
-				if tg.Health != "up" {
-					return fmt.Errorf("%s: %s %s", tg.ScrapeURL, tg.Health, tg.LastError)
-				}
-			}
-			return nil
-		})
+		}
+		return nil
+	})
+	var amStatus struct {
+		Cluster struct {
+			Status string `json:"status"`
+		} `json:"cluster"`
+	}
+	if err := getJSON(client, info.AlertmanagerURL+"/api/v2/status", &amStatus); err != nil {
+		t.Errorf("alertmanager status: %v", err)
 	}
 	if len(info.Agents) != 4 || info.SyncToken == "" || info.Control == nil {
 		t.Errorf("agents %+v, sync token set %v, control %v: want 4 agents, a token and a control", info.Agents, info.SyncToken != "", info.Control)

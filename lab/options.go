@@ -16,6 +16,8 @@ const (
 	LabMaxconn = 4096
 	// DefaultPrometheusPort is the original lab's Prometheus port.
 	DefaultPrometheusPort = 9090
+	// DefaultAlertmanagerPort is Alertmanager's usual port.
+	DefaultAlertmanagerPort = 9093
 	// DefaultChainHTTPPort and DefaultChainWSPort are geth's usual
 	// JSON-RPC ports.
 	DefaultChainHTTPPort, DefaultChainWSPort = 8545, 8546
@@ -84,11 +86,13 @@ type Options struct {
 	// BotConfirmations is the depth the lab's bot acts at (default 2; the
 	// dev chain makes a block every second).
 	BotConfirmations uint64
-	// NoPrometheus leaves Prometheus out even when it is installed;
-	// PrometheusPort is its port (0: a free one; DefaultPrometheusPort is
-	// the original lab's).
-	NoPrometheus   bool
-	PrometheusPort int
+	// NoPrometheus leaves Prometheus and Alertmanager out (without it
+	// both must be installed); PrometheusPort and AlertmanagerPort are
+	// their ports (0: a free one; DefaultPrometheusPort and
+	// DefaultAlertmanagerPort are the usual ones).
+	NoPrometheus     bool
+	PrometheusPort   int
+	AlertmanagerPort int
 	// AdminPassword is the API's admin password (default
 	// $DDC_GITOPS_ADMIN_PASSWORD, else a random one printed once).
 	AdminPassword string
@@ -131,8 +135,10 @@ type Info struct {
 	ContainerHosts []ContainerHostInfo
 	// SyncToken authenticates POST /v1/sync on the agents.
 	SyncToken string
-	// PrometheusURL is the lab's Prometheus (empty: not installed or off).
-	PrometheusURL string
+	// PrometheusURL is the lab's Prometheus, with the fleet's alert rules
+	// loaded; AlertmanagerURL its Alertmanager (both empty with
+	// NoPrometheus).
+	PrometheusURL, AlertmanagerURL string
 	// Chain is the dev chain (nil without one).
 	Chain *ChainInfo
 	// WebhookURL is the API's GitHub webhook receiver that the git server

@@ -164,6 +164,9 @@ func New(cfg Config) (*Agent, error) {
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
 	}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
+	}
 	st, err := a.loadState()
 	if err != nil {
 		return nil, err
@@ -329,7 +332,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		level = slog.LevelWarn
 	}
 	if out.Result != agentapi.ResultNoop || out.Err != nil || len(r.drift) > 0 {
-		a.log.Log(context.Background(), level, "reconcile", "result", out.Result, "revision", short(out.Revision),
+		a.log.Log(context.Background(), level, "reconcile", "zone", r.zone, "result", out.Result, "revision", short(out.Revision),
 			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
 			"duration", now.Sub(start).Round(time.Microsecond))
 	}

@@ -37,6 +37,9 @@ func (a *Agent) Handler(auth trigger.HTTPAuth, gatherer prometheus.Gatherer) (ht
 	mux.HandleFunc("GET "+agentapi.PathStatus, func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, a.Status())
 	})
+	mux.HandleFunc("GET "+agentapi.PathHostState, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, a.HostState(r.Context()))
+	})
 	if gatherer != nil {
 		mux.Handle("GET "+agentapi.PathMetrics, promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	}

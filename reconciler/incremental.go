@@ -53,20 +53,7 @@ func (r *run) planFromApplied(want *render.Host) (hostChanges, bool) {
 		if len(bc.Reasons) > 0 {
 			return hostChanges{}, false
 		}
-		c.Ops = append(c.Ops, bc.Ops...)
-		for _, op := range bc.Ops {
-			if op.Op != plan.OpReplace {
-				continue
-			}
-			for j := range before {
-				if before[j].Name == op.Server {
-					if c.Old == nil {
-						c.Old = map[string]render.Server{}
-					}
-					c.Old[b.Name+"/"+op.Server] = before[j].Server
-				}
-			}
-		}
+		c.add(b.Name, bc.Ops, before)
 	}
 	return c, true
 }

@@ -61,23 +61,29 @@ func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, d
 		before := befores(b, rows, disk, adm, (*scratch)[:0])
 		*scratch = before
 		bc := plan.ServerChanges(b, before)
-		c.Ops = append(c.Ops, bc.Ops...)
 		c.Reasons = append(c.Reasons, bc.Reasons...)
-		for _, op := range bc.Ops {
-			if op.Op != plan.OpReplace {
-				continue
-			}
-			for j := range before {
-				if before[j].Name == op.Server {
-					if c.Old == nil {
-						c.Old = map[string]render.Server{}
-					}
-					c.Old[b.Name+"/"+op.Server] = before[j].Server
+		c.add(b.Name, bc.Ops, before)
+	}
+	return c
+}
+
+// add appends a backend's ops and remembers, for each replace, the server
+// as it runs (before).
+func (c *hostChanges) add(backend string, ops []plan.Op, before []plan.Before) {
+	c.Ops = append(c.Ops, ops...)
+	for _, op := range ops {
+		if op.Op != plan.OpReplace {
+			continue
+		}
+		for j := range before {
+			if before[j].Name == op.Server {
+				if c.Old == nil {
+					c.Old = map[string]render.Server{}
 				}
+				c.Old[backend+"/"+op.Server] = before[j].Server
 			}
 		}
 	}
-	return c
 }
 
 // befores is backend b's servers as they run: address, port, weight and

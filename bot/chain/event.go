@@ -92,17 +92,33 @@ type Metrics interface {
 	OnError()
 }
 
+// TargetMetrics is implemented by Metrics that also want the newest block
+// the watcher may process (the head minus the confirmation depth, or the
+// finalized block), reported at every poll: the bot's lag is that minus
+// the checkpoint.
+type TargetMetrics interface {
+	OnTarget(n uint64)
+}
+
 // MetricsFuncs adapts functions to Metrics; nil fields are skipped.
 type MetricsFuncs struct {
-	Block func(n uint64)
-	Event func(kind EventKind, removed bool)
-	Error func()
+	Block  func(n uint64)
+	Target func(n uint64)
+	Event  func(kind EventKind, removed bool)
+	Error  func()
 }
 
 // OnBlock calls f.Block.
 func (f MetricsFuncs) OnBlock(n uint64) {
 	if f.Block != nil {
 		f.Block(n)
+	}
+}
+
+// OnTarget calls f.Target.
+func (f MetricsFuncs) OnTarget(n uint64) {
+	if f.Target != nil {
+		f.Target(n)
 	}
 }
 

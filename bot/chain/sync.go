@@ -76,6 +76,14 @@ func (w *EVMWatcher) pollOnce(ctx context.Context, b Backend, out chan<- Event) 
 // target is the newest block the watcher may process; ok is false when there
 // is none yet.
 func (w *EVMWatcher) target(ctx context.Context, b Backend) (n uint64, ok bool, err error) {
+	n, ok, err = w.readTarget(ctx, b)
+	if tm, isTM := w.cfg.Metrics.(TargetMetrics); isTM && ok && err == nil {
+		tm.OnTarget(n)
+	}
+	return n, ok, err
+}
+
+func (w *EVMWatcher) readTarget(ctx context.Context, b Backend) (n uint64, ok bool, err error) {
 	if w.cfg.Finalized {
 		h, err := b.HeaderByNumber(ctx, big.NewInt(int64(rpc.FinalizedBlockNumber)))
 		if errors.Is(err, ethereum.NotFound) {

@@ -110,7 +110,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
 	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	addContainerFlags(fl, &f)
 	return cmd
@@ -122,13 +122,19 @@ func newLogger(w *os.File, format, level string) (*slog.Logger, error) {
 		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	if format == "auto" {
+		format = "json"
+		if isTerminal(w) {
+			format = "text"
+		}
+	}
 	switch format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usageError{fmt.Errorf("--log-format must be text or json, got %q", format)}
+	return nil, usageError{fmt.Errorf("--log-format must be auto, text or json, got %q", format)}
 }
 
 func readSecret(file, env string) (string, error) {
@@ -147,6 +153,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	log = log.With("component", "agent")
 	if err := setMemoryLimit(f.memoryLimit, os.Getenv("GOMEMLIMIT"), log); err != nil {
 		return err
 	}

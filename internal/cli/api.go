@@ -96,7 +96,7 @@ or admin.`,
 	fl.StringSliceVar(&f.webhookPaths, "webhook-path", nil, "only pushes touching these repository path prefixes trigger a sync (repeatable)")
 	fl.BoolVar(&f.commitStatuses, "commit-statuses", false, "report per-host commit statuses (ddc-gitops/<host>) to the forge")
 	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
-	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
 	f.bot.register(fl, "bot-")
 	cmd.AddCommand(newHashPasswordCmd())

@@ -149,7 +149,7 @@ auth: keep it on a private address, or run the bot inside the API
 	}
 	f.register(cmd.Flags(), "")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9101", "address for /metrics and the registry routes; empty disables")
-	cmd.Flags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().StringVar(&logFormat, "log-format", "auto", logFormatUsage)
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level")
 	return cmd
 }

@@ -42,9 +42,11 @@ DDC node simulators per zone, and one API per zone that receives the git
 server's push webhooks. It runs a dev chain (geth --dev, built once from the
 go-ethereum version this program uses and cached) with the NodeRegistry, the
 node-admission bot in no-GitHub mode, one spare node simulator per zone to
-admit with 'ddc-gitops lab node', and Prometheus when it is installed. It
-forwards the original URLs from this machine (EU load balancer :80, US :8086,
-stats :8404/:8406, APIs :9080/:9081, Prometheus :9090, chain :8545/:8546),
+admit with 'ddc-gitops lab node', Prometheus with the fleet's alert rules and
+Alertmanager (--no-prometheus leaves both out). It forwards the original URLs
+from this machine (EU load balancer :80, US :8086, stats :8404/:8406, APIs and
+their status pages :9080/:9081, Prometheus :9090, Alertmanager :9093, chain
+:8545/:8546),
 prints them with the admin password, and tears everything down on Ctrl-C.
 'ddc-gitops lab down' cleans up a lab that crashed.
 
@@ -62,15 +64,16 @@ Needs root (network namespaces).`,
 	fl.IntVar(&o.ChainHTTPPort, "chain-http-port", lab.DefaultChainHTTPPort, "dev chain JSON-RPC over HTTP (0: a free port)")
 	fl.IntVar(&o.ChainWSPort, "chain-ws-port", lab.DefaultChainWSPort, "dev chain JSON-RPC over WebSocket (0: a free port)")
 	fl.StringVar(&o.GethCacheDir, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops; $DDC_GITOPS_GETH names a binary instead)")
-	fl.BoolVar(&o.NoPrometheus, "no-prometheus", false, "no Prometheus even when installed")
+	fl.BoolVar(&o.NoPrometheus, "no-prometheus", false, "no Prometheus and Alertmanager (otherwise both must be installed: make deps)")
 	fl.IntVar(&o.PrometheusPort, "prometheus-port", lab.DefaultPrometheusPort, "Prometheus (0: a free port)")
+	fl.IntVar(&o.AlertmanagerPort, "alertmanager-port", lab.DefaultAlertmanagerPort, "Alertmanager (0: a free port)")
 	fl.IntVar(&eu.LB, "eu-port", eu.LB, "EU load balancer (0: a free port)")
 	fl.IntVar(&us.LB, "us-port", us.LB, "US load balancer (0: a free port)")
 	fl.IntVar(&eu.Stats, "eu-stats-port", eu.Stats, "EU stats page")
 	fl.IntVar(&us.Stats, "us-stats-port", us.Stats, "US stats page")
 	fl.IntVar(&eu.API, "eu-api-port", eu.API, "EU API")
 	fl.IntVar(&us.API, "us-api-port", us.API, "US API")
-	fl.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&logLevel, "log-level", "warn", "log level of the lab's own logs (children log under STATE-DIR/logs)")
 
 	var downPrefix, downState string
@@ -128,6 +131,6 @@ Needs root (network namespaces).`,
 	}
 	gethCmd.Flags().StringVar(&gethCache, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops)")
 
-	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd())
+	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd(), newLabLogsCmd())
 	return cmd
 }

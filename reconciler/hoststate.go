@@ -1,0 +1,68 @@
+package reconciler
+
+import (
+	"cmp"
+	"context"
+	"os"
+	"strings"
+
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
+)
+
+// HostState reads the host now: every backend's servers through HAProxy's
+// runtime API (servers awaiting admission reported as PENDING) and which
+// VIPs of keepalived.conf are on this host's interfaces.
+func (a *Agent) HostState(ctx context.Context) agentapi.HostState {
+	pending := map[string]bool{}
+	for _, k := range a.Status().Pending { // "backend/server: why"
+		key, _, _ := strings.Cut(k, ":")
+		pending[key] = true
+	}
+	out := agentapi.HostState{Host: a.cfg.Host, Backends: []agentapi.BackendState{}, VIPs: []agentapi.VIPState{}}
+	rows, err := a.runtime.ShowStat(ctx)
+	if err != nil {
+		out.Error = err.Error()
+	}
+	idx := map[string]int{}
+	for _, r := range rows {
+		if r.Type != haproxy.StatServer {
+			continue
+		}
+		i, ok := idx[r.Proxy]
+		if !ok {
+			i = len(out.Backends)
+			idx[r.Proxy] = i
+			out.Backends = append(out.Backends, agentapi.BackendState{Name: r.Proxy})
+		}
+		st := serverStatus(r.Status)
+		if pending[r.Proxy+"/"+r.Name] {
+			st = "PENDING"
+		}
+		out.Backends[i].Servers = append(out.Backends[i].Servers, agentapi.ServerState{Name: r.Name, Status: st, Backup: r.Backup})
+	}
+	if ka := a.cfg.Keepalived; ka != nil {
+		if conf, err := os.ReadFile(cmp.Or(ka.ConfigPath, keepalived.DefaultConfigPath)); err == nil {
+			for _, v := range KeepalivedVIPs(conf) {
+				held, err := keepalived.State(ctx, ka.Netns, v.Interface, v.Address)
+				if err != nil {
+					a.log.Warn("reading VIP state", "vip", v.Address, "err", err)
+				}
+				out.VIPs = append(out.VIPs, agentapi.VIPState{Instance: v.Instance, Address: v.Address, Held: held})
+			}
+		}
+	}
+	return out
+}
+
+// serverStatus reduces HAProxy's status column to its state: "UP 1/3"
+// (going down) is UP, "DOWN 1/2" (going up) DOWN, "MAINT (via b/s)" MAINT;
+// "no check" stays.
+func serverStatus(s string) string {
+	if s == "no check" {
+		return s
+	}
+	word, _, _ := strings.Cut(s, " ")
+	return word
+}
