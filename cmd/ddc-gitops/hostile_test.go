@@ -170,7 +170,7 @@ func TestAgentOnceAliasBombIsStalled(t *testing.T) {
 	r := run(t, dir, "agent", "--once", "--watch", dir, "--host", "eu-haproxy-1", "--state-dir", state,
 		"--haproxy-config", filepath.Join(state, "haproxy.cfg"), "--master-socket", filepath.Join(state, "m.sock"),
 		"--admin-socket", filepath.Join(state, "a.sock"), "--haproxy-pid", filepath.Join(state, "h.pid"),
-		"--keepalived=false", "--listen", "")
+		"--keepalived=false", "--listen", "", "--log-format", "text")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstderr:\n%s", r.code, tail(r.stderr))
 	}
