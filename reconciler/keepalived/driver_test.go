@@ -158,22 +158,23 @@ func TestApplyWithoutKeepalived(t *testing.T) {
 // Stand-ins for a keepalived whose reload goes wrong: `-t` succeeds, and the
 // daemon (started as `SCRIPT PIDFILE`) misbehaves on SIGHUP. keepalived
 // itself cannot be made to fail a reload of a config that passed -t, so
-// these exercise Apply's failure path.
+// these exercise Apply's failure path. Each writes its pid file only once
+// its traps are set, so the test never signals a shell that has none yet.
 const (
 	dieOnHUP = `#!/bin/sh
 [ "$1" = "-t" ] && exit 0
-echo $$ > "$1"
-sleep 300 & child=$!
 trap 'kill $child; exit 3' HUP
 trap 'kill $child; exit 0' TERM
+sleep 300 & child=$!
+echo $$ > "$1"
 wait
 `
 	respawnOnHUP = `#!/bin/sh
 [ "$1" = "-t" ] && exit 0
-echo $$ > "$1"
-sleep 300 & child=$!
 trap 'kill $child; sleep 300 & child=$!' HUP
 trap 'kill $child; exit 0' TERM
+sleep 300 & child=$!
+echo $$ > "$1"
 while :; do wait; done
 `
 )
@@ -206,7 +207,7 @@ func TestApplyRestoresAfterFailedReload(t *testing.T) {
 				<-exited
 			})
 			d := &Driver{Bin: bin, ConfigPath: filepath.Join(dir, "keepalived.conf"), PIDFile: pidFile,
-				Logger: testLogger(t), Settle: 300 * time.Millisecond}
+				Logger: testLogger(t), Settle: 2 * time.Second} // a loaded machine may take a while to run the trap
 			old := []byte("# old\n")
 			if err := os.WriteFile(d.ConfigPath, old, 0o640); err != nil {
 				t.Fatal(err)
