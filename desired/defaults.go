@@ -148,6 +148,7 @@ func SetDefaults(f *Fleet) {
 	for _, n := range f.Nodes {
 		setStr(&n.State, "ready")
 	}
+	setDNSDefaults(f)
 }
 
 func setStr(p *string, v string) {
