@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -114,10 +115,15 @@ type Process struct {
 	Netns  string
 	Logger *slog.Logger
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	ready atomic.Bool // the server logged that it answers queries
 }
+
+// readyLine is what pdns_server 4.7 logs once its UDP and TCP threads
+// answer queries (its control socket answers earlier).
+const readyLine = "ready to distribute questions"
 
 // Run starts pdns_server and blocks until it exits; when ctx ends it stops
 // the server (SIGTERM, then SIGKILL after 5s) and returns nil.
@@ -169,11 +175,14 @@ func (p *Process) logOutput(r io.Reader) {
 	}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
+		if strings.Contains(sc.Text(), readyLine) {
+			p.ready.Store(true)
+		}
 		log.Info(sc.Text(), "process", "pdns_server")
 	}
 }
 
-// Ready waits until the server answers on its control socket.
+// Ready waits until the server answers queries and its control socket.
 func (p *Process) Ready(ctx context.Context) error {
 	c := Control{Bin: p.ControlBin, ConfigDir: p.ConfigDir}
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -189,8 +198,10 @@ func (p *Process) Ready(ctx context.Context) error {
 			default:
 			}
 		}
-		if out, err := c.run(ctx, "ping"); err == nil && strings.Contains(out, "PONG") {
-			return nil
+		if p.ready.Load() {
+			if out, err := c.run(ctx, "rping"); err == nil && strings.Contains(out, "PONG") {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
