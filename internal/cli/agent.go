@@ -44,6 +44,7 @@ type agentFlags struct {
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
+	dns                               dnsFlags
 }
 
 func newAgentCmd() *cobra.Command {
@@ -100,6 +101,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	addDNSFlags(fl, &f.dns)
 	return cmd
 }
 
@@ -152,6 +154,12 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		}
 		fetcher = &source.Source{URL: f.repo, Branch: f.branch, Dir: filepath.Join(f.stateDir, "source"), Logger: log,
 			Auth: source.Auth{Token: token, SSHKeyFile: f.sshKey, KnownHostsFile: f.knownHosts}}
+	}
+	// A host named in dns.nameservers has the DNS role (reconciler/pdns).
+	if ns, err := nameserverRole(ctx, fetcher, f.host); err != nil {
+		return err
+	} else if ns != nil {
+		return runDNSAgent(ctx, cmd, f, fetcher, ns, log)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
