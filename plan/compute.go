@@ -29,7 +29,11 @@ func Compute(old, new *desired.Fleet, opts render.Options) (*Plan, error) {
 	if nErr != nil {
 		return nil, fmt.Errorf("planning: rendering the new revision: %w", nErr)
 	}
-	return DiffHosts(oh, nh), nil
+	p := DiffHosts(oh, nh)
+	if p.DNS, nErr = DiffDNS(old, new); nErr != nil {
+		return nil, nErr
+	}
+	return p, nil
 }
 
 func renderFleet(f *desired.Fleet, opts render.Options) ([]*render.Host, error) {

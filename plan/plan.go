@@ -38,6 +38,8 @@ const (
 // present in either revision, sorted by host name.
 type Plan struct {
 	Hosts []HostPlan `json:"hosts"`
+	// DNS is the DNS hosts' change (dns.go); nil when neither revision has dns.
+	DNS *DNSPlan `json:"dns,omitempty"`
 }
 
 // HostPlan is what one host does to go from the old revision to the new one.

@@ -130,6 +130,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	writeDNS(bw, p.DNS)
 	return flush(bw)
 }
 
