@@ -190,8 +190,14 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s at %s: %w", file, h.rev.Short(), err)
 		}
-		var m map[string]any
-		if err := yaml.Unmarshal(b, &m); err != nil {
+		m, err := decodeRaw(b)
+		if err != nil {
+			if len(h.invalid) > 0 {
+				// A file the loader refused (e.g. an alias bomb): say why.
+				e := validationErr(h.invalid)
+				e.Status, e.Message = http.StatusConflict, fmt.Sprintf("the branch head %s is invalid (changed outside the API?) and %s cannot be shown: %v", h.rev.Short(), file, err)
+				return nil, e
+			}
 			return nil, fmt.Errorf("decoding %s at %s: %w", file, h.rev.Short(), err)
 		}
 		return m, nil
@@ -244,3 +250,41 @@ func backendFile(backend string) string { return path.Join(desired.BackendsDir, 
 
 // nodeFile is the path of a node's file.
 func nodeFile(node string) string { return path.Join(desired.NodesDir, node+".yaml") }
+
+// maxRawKeys bounds the keys of one mapping in a file shown raw: a valid
+// file has a few dozen at most, and yaml.v3 checks keys pairwise.
+const maxRawKeys = 1000
+
+// decodeRaw decodes a desired-state file for the raw view, refusing what
+// the loader refuses to spend time on (see desired.MaxFileBytes) and
+// mappings with more than maxRawKeys keys. yaml.v3 itself refuses
+// excessive aliasing.
+func decodeRaw(b []byte) (map[string]any, error) {
+	if len(b) > desired.MaxFileBytes {
+		return nil, fmt.Errorf("file is %d bytes, more than %d", len(b), desired.MaxFileBytes)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, err
+	}
+	var wide func(n *yaml.Node, depth int) bool
+	wide = func(n *yaml.Node, depth int) bool {
+		if depth > desired.MaxYAMLDepth || (n.Kind == yaml.MappingNode && len(n.Content) > 2*maxRawKeys) {
+			return true
+		}
+		for _, c := range n.Content {
+			if wide(c, depth+1) {
+				return true
+			}
+		}
+		return false
+	}
+	if wide(&root, 0) {
+		return nil, fmt.Errorf("a mapping with more than %d keys or nested deeper than %d levels", maxRawKeys, desired.MaxYAMLDepth)
+	}
+	var m map[string]any
+	if err := root.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

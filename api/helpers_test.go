@@ -20,6 +20,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -55,6 +56,7 @@ var transports = []transport{local, smartHTTP}
 type env struct {
 	t      testing.TB
 	bare   string // the remote's bare repository, for the git CLI
+	gs     *gitserver.Server
 	url    string // what the API clones: the bare path or its HTTP URL
 	repo   *repo.Repo
 	srv    *Server
@@ -94,6 +96,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, agents: map[string]*fakeAgent{}, clock: &clock{at: time.Now()}, tokens: map[string]string{}}
 	gs := seededServer(t)
+	e.gs = gs
 	e.bare, e.url = gs.RepoPath(), gs.RepoPath()
 	if o.transport == smartHTTP {
 		e.url = gs.URL()
@@ -135,8 +138,8 @@ func newEnv(t testing.TB, o envOpts) *env {
 // HTTP) seeded with the example fleet.
 func seededServer(t testing.TB) *gitserver.Server {
 	t.Helper()
-	gs := gitserver.NewTest(t, gitserver.Options{})
-	gs.MustSeed(t, "../examples/fleet", "seed")
+	gs := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, gs, "../examples/fleet", "seed")
 	return gs
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -159,6 +160,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apiErr(http.StatusBadRequest, CodeMalformedJSON, "the request body is empty; want a JSON object")
+	}
+	if err := checkJSONKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -206,6 +206,9 @@ func (s *Server) parseWait(r *http.Request) (time.Duration, error) {
 		if d, err = time.ParseDuration(t); err != nil || d <= 0 {
 			return 0, fieldErr("timeout (query)", "%q: want a duration such as 30s", t)
 		}
+		if d > s.cfg.WaitMax {
+			return 0, fieldErr("timeout (query)", "%s: at most %s (the API's limit on holding a request open)", t, s.cfg.WaitMax)
+		}
 	}
 	return min(d, s.cfg.WaitMax), nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/bot/chain"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 // handle runs one event through the bot and checks the outcome.
@@ -344,7 +345,7 @@ func TestRebuildOnNewBase(t *testing.T) {
 	r := testRecord(1)
 	ev := testEvent(chain.NodeAdmitted, r, 10)
 	e.handle(ev, ResultAdd)
-	main := e.srv.MustCommit(t, map[string][]byte{"README.md": []byte("fleet\n")}, nil, "unrelated change")
+	main := gitservertest.MustCommit(t, e.srv, map[string][]byte{"README.md": []byte("fleet\n")}, nil, "unrelated change")
 	e.handle(ev, ResultAdd)
 	if p := e.parentOf(UpsertBranch(r.PubKey)); p != main {
 		t.Fatalf("branch parent %s, main %s", p, main)

@@ -26,6 +26,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -309,8 +310,8 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, srv: gitserver.NewTest(t, gitserver.Options{}), stateDir: t.TempDir()}
-	e.srv.MustSeed(t, "../examples/fleet", "seed the example fleet")
+	e := &env{t: t, srv: gitservertest.New(t, gitserver.Options{}), stateDir: t.TempDir()}
+	gitservertest.MustSeed(t, e.srv, "../examples/fleet", "seed the example fleet")
 	e.cfg = Config{
 		StateDir:     e.stateDir,
 		ClusterZones: map[string]string{euCluster: "eu", usCluster: "us"},
@@ -392,10 +393,10 @@ func (e *env) merge(branch, path string) {
 	}
 	data, err := fs.ReadFile(fsys, path)
 	if err != nil {
-		e.srv.MustCommit(e.t, nil, []string{path}, "Merge "+branch)
+		gitservertest.MustCommit(e.t, e.srv, nil, []string{path}, "Merge "+branch)
 		return
 	}
-	e.srv.MustCommit(e.t, map[string][]byte{path: data}, nil, "Merge "+branch)
+	gitservertest.MustCommit(e.t, e.srv, map[string][]byte{path: data}, nil, "Merge "+branch)
 }
 
 // humanCommit pushes a commit by a person onto branch with the git CLI.

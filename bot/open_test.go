@@ -10,13 +10,14 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/bot/chain"
 	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 // Open wires a bot from configuration alone: the watcher (dialled lazily),
 // a clone in the state directory and the configured forge.
 func TestOpen(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustSeed(t, "../examples/fleet", "seed")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, srv, "../examples/fleet", "seed")
 	base := Config{RPCURL: "http://127.0.0.1:1", Contract: "0x00000000000000000000000000000000000000aa", RepoURL: srv.URL(),
 		ClusterZones: map[string]string{euCluster: "eu"}}
 	cases := []struct {

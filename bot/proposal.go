@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"testing/fstest"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/ddc-gitops/ddc-gitops/bot/chain"
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/forge"
+	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -326,7 +327,7 @@ func (b *Bot) editFor(p *proposal) func(t *repo.Tree) error {
 
 // candidate is fsys with p applied, for validation and the plan.
 func candidate(fsys fs.FS, p *proposal) (fs.FS, error) {
-	out := fstest.MapFS{}
+	files := map[string][]byte{}
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -335,18 +336,18 @@ func candidate(fsys fs.FS, p *proposal) (fs.FS, error) {
 		if err != nil {
 			return err
 		}
-		out[path] = &fstest.MapFile{Data: data, Mode: 0o644}
+		files[path] = data
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the main branch: %w", err)
 	}
 	if p.data == nil {
-		delete(out, p.path)
+		delete(files, p.path)
 	} else {
-		out[p.path] = &fstest.MapFile{Data: p.data, Mode: 0o644}
+		files[p.path] = p.data
 	}
-	return out, nil
+	return gittree.FromFiles(files, time.Time{})
 }
 
 func (b *Bot) labels(action string) []string {

@@ -241,8 +241,8 @@ func decodeFlatFile(file, text, kind string, out any) (fileResult, bool) {
 	p := fastParsers.Get().(*fastParser)
 	defer p.release()
 	entries, ok := p.parseFlat(text)
-	if !ok {
-		return fileResult{}, false
+	if !ok || 2*len(entries)+2 > MaxYAMLNodes {
+		return fileResult{}, false // decodeTree reports a file over the limit
 	}
 	r := fileResult{idx: newFileIndex(text, false)}
 
@@ -273,16 +273,22 @@ func decodeFlatFile(file, text, kind string, out any) (fileResult, bool) {
 			}
 		}
 		if first >= 0 {
+			field[i] = dup
+			if len(r.errs) > MaxFileErrors {
+				continue // as checkFields
+			}
 			r.errs = append(r.errs, Error{File: file, Line: e.line, Col: e.keyCol, Field: e.key,
 				Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", e.key, entries[first].line)})
-			field[i] = dup
 			continue
 		}
 		fi, ok := flat.keys[e.key]
 		if !ok {
+			field[i] = unknown
+			if len(r.errs) > MaxFileErrors {
+				continue // as checkFields
+			}
 			r.errs = append(r.errs, Error{File: file, Line: e.line, Col: e.keyCol, Field: e.key,
 				Msg: fmt.Sprintf("unknown field %q%s", e.key, suggest(e.key, yamlFields(v.Type())))})
-			field[i] = unknown
 			continue
 		}
 		field[i] = fi

@@ -109,7 +109,27 @@ func ValidIP(s string) bool {
 }
 
 // ValidHost reports whether s is an IP address or a DNS name.
-func ValidHost(s string) bool { return ValidIP(s) || (ValidHostname(s) && !looksNumeric(s)) }
+func ValidHost(s string) bool {
+	return ValidIP(s) || (ValidHostname(s) && !looksNumeric(s) && !endsInNumber(s))
+}
+
+// endsInNumber reports whether the last label of a DNS name is a number
+// (decimal, or hex such as 0x7f): the C resolver reads such a name as an
+// IPv4 literal ("0x7f000001" and "0x7f.1" are 127.0.0.1), so it is neither
+// a canonical address nor a name (the WHATWG URL host parser's rule).
+func endsInNumber(s string) bool {
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if last == "" {
+		return false
+	}
+	if strings.Trim(last, "0123456789") == "" {
+		return true
+	}
+	if h, ok := strings.CutPrefix(last, "0x"); ok {
+		return strings.Trim(h, "0123456789abcdef") == ""
+	}
+	return false
+}
 
 // ValidPubKey reports whether s matches PatternPubKey.
 func ValidPubKey(s string) bool { return isHex0x(s, 64) }

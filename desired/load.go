@@ -47,11 +47,16 @@ type loader struct{ yamlOnly bool }
 
 func (l loader) load(fsys fs.FS) (*Fleet, error) {
 	f, errs, b := l.decode(fsys)
+	if len(errs) > MaxErrors {
+		// Enough to fix first: validating the rest would only add more.
+		return f, capErrors(errs, MaxErrors, "")
+	}
 	if f != nil {
 		errs = append(errs, dropNulls(f)...)
 		SetDefaults(f)
 		errs = append(errs, validate(f, b)...)
 	}
+	errs = capErrors(errs, MaxErrors, "")
 	if err := errs.Err(); err != nil {
 		return f, err
 	}
@@ -76,6 +81,9 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	f := &Fleet{}
 	if !l.decodeFile(fsys, FleetFile, KindFleet, f, &src, &errs) {
 		if _, err := fs.Stat(fsys, FleetFile); err != nil {
+			if _, link := danglingLink(fsys, FleetFile); link {
+				return nil, errs, b // decodeFile said where the link leads
+			}
 			return nil, append(errs, Error{File: FleetFile, Msg: "missing fleet file (every fleet directory has a fleet.yaml at its root)"}), b
 		}
 		b.fleet = true
@@ -189,7 +197,7 @@ func isYAML(name string) bool {
 // checks its kind. It reports every problem it finds and returns whether out
 // is usable.
 func (l loader) decodeFile(fsys fs.FS, file, kind string, out any, src *Source, errs *Errors) bool {
-	data, err := fs.ReadFile(fsys, file)
+	data, err := readFile(fsys, file)
 	return l.decodeRead(file, data, err, kind, out).merge(file, src, errs)
 }
 
@@ -204,7 +212,7 @@ func (l loader) decodeFiles(fsys fs.FS, files []string, kind string, out func(i 
 	workers := min(runtime.GOMAXPROCS(0), len(files)/minFilesPerWorker)
 	if workers < 2 {
 		for i, file := range files {
-			data, err := fs.ReadFile(fsys, file)
+			data, err := readFile(fsys, file)
 			results[i] = l.decodeRead(file, data, err, kind, out(i))
 		}
 		return results
@@ -224,7 +232,7 @@ func (l loader) decodeFiles(fsys fs.FS, files []string, kind string, out func(i 
 		})
 	}
 	for i, file := range files {
-		data, err := fs.ReadFile(fsys, file)
+		data, err := readFile(fsys, file)
 		jobs <- job{i, data, err}
 	}
 	close(jobs)
@@ -277,6 +285,33 @@ func (l loader) decodeRead(file string, data []byte, err error, kind string, out
 	return l.decodeBytes(file, data, kind, out)
 }
 
+// readFile is fs.ReadFile, but a symbolic link that leads nowhere inside
+// the tree is an error that says so, not a missing file.
+func readFile(fsys fs.FS, file string) ([]byte, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if err != nil {
+		if e, ok := danglingLink(fsys, file); ok {
+			return nil, errors.New(e.Msg)
+		}
+	}
+	return data, err
+}
+
+// danglingLink reports whether file is a symbolic link that does not lead
+// to a file inside the tree, and the error that says so. A fleet is read
+// as git holds it (a working directory through gittree.FromDir): a link is
+// followed only to a relative target inside the tree.
+func danglingLink(fsys fs.FS, file string) (Error, bool) {
+	target, err := fs.ReadLink(fsys, file)
+	if err != nil {
+		return Error{}, false
+	}
+	if _, err := fs.Stat(fsys, file); err == nil {
+		return Error{}, false
+	}
+	return Error{File: file, Msg: fmt.Sprintf("symbolic link to %q does not lead to a file inside the fleet tree (links are followed only to relative targets inside it, as in git)", target)}, true
+}
+
 // DecodeBytes strictly decodes data (the contents of file) into out, a
 // pointer to one of the model's file types, checks its kind and records
 // field positions in src. It appends every problem to errs and returns
@@ -292,13 +327,20 @@ func DecodeBytes(file string, data []byte, kind string, out any, src *Source, er
 // tree yaml.v3 would, or by yaml.v3 when it declines (fastyaml.go). Each
 // path reports exactly what yaml.v3 alone would (FuzzLoadFile checks it).
 func (l loader) decodeBytes(file string, data []byte, kind string, out any) fileResult {
-	text := string(data)
-	if !l.yamlOnly {
-		if r, ok := decodeFlatFile(file, text, kind, out); ok {
-			return r
-		}
+	if len(data) > MaxFileBytes {
+		return fileResult{errs: Errors{sizeError(file, len(data))}}
 	}
-	return l.decodeTree(file, data, text, kind, out)
+	text := string(data)
+	var r fileResult
+	ok := false
+	if !l.yamlOnly {
+		r, ok = decodeFlatFile(file, text, kind, out)
+	}
+	if !ok {
+		r = l.decodeTree(file, data, text, kind, out)
+	}
+	r.errs = capErrors(r.errs, MaxFileErrors, file)
+	return r
 }
 
 // decodeTree is decodeBytes through a node tree, built by fastParse or,
@@ -324,6 +366,12 @@ func (l loader) decodeTree(file string, data []byte, text, kind string, out any)
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
 		r.errs = append(r.errs, Error{File: file, Line: 1, Col: 1, Msg: "file is empty"})
+		return r
+	}
+	// Bound what anything may cost to walk this tree (aliases expanded)
+	// before anything walks it.
+	if e := shapeError(file, root); e != nil {
+		r.errs = append(r.errs, *e)
 		return r
 	}
 	doc := root.Content[0]
@@ -501,7 +549,7 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 		if len(n.Content) > 2*maxScannedKeys {
 			seen = make(map[string]*yaml.Node, len(n.Content)/2)
 		}
-		var dups []int
+		var dups []int // duplicate and unknown keys, dropped before decoding
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			var first *yaml.Node
@@ -513,6 +561,10 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 				first = earlierKey(n.Content, i)
 			}
 			if first != nil {
+				if len(*errs) > MaxFileErrors {
+					dups = append(dups, i)
+					continue
+				}
 				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
 					Msg: fmt.Sprintf("duplicate key %q (first set on line %d)", k.Value, first.Line)})
 				dups = append(dups, i)
@@ -520,6 +572,16 @@ func checkFields(file string, n *yaml.Node, t reflect.Type, path string, errs *E
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
+				// Dropped too: yaml.v3 checks a mapping's keys for
+				// duplicates pairwise, so thousands of unknown keys
+				// would cost seconds to decode. (A merge key, "<<",
+				// is reported but kept: the decoder merges it.)
+				if k.Tag != "!!merge" {
+					dups = append(dups, i)
+				}
+				if len(*errs) > MaxFileErrors {
+					continue // capErrors says the rest were left out
+				}
 				*errs = append(*errs, Error{File: file, Line: k.Line, Col: k.Column, Field: joinPath(path, k.Value),
 					Msg: fmt.Sprintf("unknown field %q%s", k.Value, suggest(k.Value, fields))})
 				continue // dropped before decoding

@@ -28,6 +28,8 @@ type Fleet struct {
 	// DNS is the geo DNS zone served by the fleet's DNS hosts (dns.go); nil
 	// when the fleet serves no DNS.
 	DNS *DNS `yaml:"dns"`
+	// AddressPolicy says which special addresses servers and nodes may have.
+	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`
@@ -294,4 +296,18 @@ type Node struct {
 	State string `yaml:"state"`
 
 	File string `yaml:"-"`
+}
+
+// AddressPolicy lists the special addresses a fleet lets servers and nodes
+// use. By default a server or node address may not be loopback (127.0.0.0/8,
+// ::1, localhost), link-local (169.254.0.0/16 with the cloud metadata service
+// 169.254.169.254, fe80::/10) or unspecified, multicast or broadcast (never
+// allowed): such an address in a pull request points the load balancers at
+// themselves or at the host's metadata service.
+type AddressPolicy struct {
+	// AllowLoopback lets servers and nodes use loopback addresses (tests
+	// and single-host setups).
+	AllowLoopback bool `yaml:"allowLoopback"`
+	// AllowLinkLocal lets servers and nodes use link-local addresses.
+	AllowLinkLocal bool `yaml:"allowLinkLocal"`
 }

@@ -152,13 +152,18 @@ func (s *Source) add(file string, idx *fileIndex) {
 	s.files[file] = idx
 }
 
+// walk indexes the literal tree: an alias is located where it is written
+// and not followed (the fields of the block it names are indexed where that
+// block is written), so the index is linear in the file's size whatever its
+// aliases would expand to.
 func (idx *fileIndex) walk(path string, n *yaml.Node) {
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
 	if _, ok := idx.values[path]; !ok {
+		kind := n.Kind
+		if kind == yaml.AliasNode && n.Alias != nil {
+			kind = n.Alias.Kind
+		}
 		idx.values[path] = Pos{n.Line, n.Column}
-		idx.kinds[path] = n.Kind
+		idx.kinds[path] = kind
 	}
 	switch n.Kind {
 	case yaml.MappingNode:

@@ -269,15 +269,6 @@ func (v *validator) intRange(file, field string, n, lo, hi int) bool {
 	return false
 }
 
-// atLeast checks n >= lo.
-func (v *validator) atLeast(file, field string, n, lo int) bool {
-	if n >= lo {
-		return true
-	}
-	v.errorf(file, field, "%s %d must be at least %d", key(field), n, lo)
-	return false
-}
-
 // maxHAProxyTime is the largest time HAProxy accepts (2^31-1 ms, about 24.8 days).
 const maxHAProxyTime = Duration(2147483647 * 1e6)
 

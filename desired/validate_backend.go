@@ -168,7 +168,7 @@ func (v *validator) server(b *Backend, i int, s *Server, names map[string]int) {
 			names[s.Name] = i
 		}
 	}
-	if v.str(file, p+".address", s.Address, ruleHost) {
+	if v.str(file, p+".address", s.Address, ruleHost) && v.addressAllowed(file, p+".address", s.Address) {
 		v.notLoadBalancer(file, p+".address", s.Address, s.Zone)
 	}
 	v.port(file, p+".port", s.Port)
@@ -179,7 +179,7 @@ func (v *validator) server(b *Backend, i int, s *Server, names map[string]int) {
 		v.intRange(file, p+".weight", *s.Weight, 0, 256)
 	}
 	if s.Maxconn != nil {
-		v.atLeast(file, p+".maxconn", *s.Maxconn, 0)
+		v.intRange(file, p+".maxconn", *s.Maxconn, 0, MaxMaxconn)
 	}
 	v.dur(file, p+".slowstart", s.Slowstart)
 	v.oneOf(file, p+".state", s.State, "ready", "drain", "maint")

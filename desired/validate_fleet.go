@@ -13,7 +13,7 @@ func (v *validator) fleet() {
 	v.str(file, "name", f.Name, ruleName)
 
 	h := &f.HAProxy
-	v.atLeast(file, "haproxy.maxconn", h.Maxconn, 1)
+	v.intRange(file, "haproxy.maxconn", h.Maxconn, 1, MaxMaxconn)
 	v.intRange(file, "haproxy.nbthread", h.Nbthread, 0, 64)
 	if h.HardStopAfter <= 0 {
 		v.errorf(file, "haproxy.hardStopAfter", "hardStopAfter must be positive, so old workers cannot live forever")
@@ -73,7 +73,7 @@ func (v *validator) serverDefaults(file, field string, sd *ServerDefaults) {
 		v.intRange(file, field+".weight", *sd.Weight, 0, 256)
 	}
 	if sd.Maxconn != nil {
-		v.atLeast(file, field+".maxconn", *sd.Maxconn, 0)
+		v.intRange(file, field+".maxconn", *sd.Maxconn, 0, MaxMaxconn)
 	}
 	v.dur(file, field+".slowstart", sd.Slowstart)
 }

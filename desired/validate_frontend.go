@@ -88,7 +88,7 @@ func (v *validator) frontend(z *Zone, i int, fe *Frontend, names map[string]int,
 	if t := fe.TLS; t != nil {
 		v.tls(file, p+".tls", fe, t)
 	}
-	v.atLeast(file, p+".maxconn", fe.Maxconn, 0)
+	v.intRange(file, p+".maxconn", fe.Maxconn, 0, MaxMaxconn)
 	v.timeouts(file, p+".timeouts", &fe.Timeouts, frontendTimeout)
 	if tcp && fe.Options.HTTPLog != nil && *fe.Options.HTTPLog {
 		v.errorf(file, p+".options.httpLog", "httpLog needs an http or grpc frontend")

@@ -28,7 +28,7 @@ func (v *validator) node(n *Node) {
 	v.str(file, "providerId", n.ProviderID, ruleProviderID)
 	v.str(file, "clusterId", n.ClusterID, ruleClusterID)
 	hostOK := v.str(file, "host", n.Host, ruleHost)
-	if hostOK {
+	if hostOK && v.addressAllowed(file, "host", n.Host) {
 		v.notLoadBalancer(file, "host", n.Host, "")
 	}
 	v.str(file, "domain", n.Domain, ruleHostname)

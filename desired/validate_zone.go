@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"math"
 	"net/netip"
 	"path"
 )
@@ -18,7 +19,7 @@ func (v *validator) zone(z *Zone) {
 	if dir := path.Dir(file); path.Base(file) == ZoneFile && path.Dir(dir) == ZonesDir {
 		v.placement(file, "zone", z.Name, path.Base(dir), ZonesDir+"/<name>/"+ZoneFile)
 	}
-	v.atLeast(file, "reloadGeneration", z.ReloadGeneration, 0)
+	v.intRange(file, "reloadGeneration", z.ReloadGeneration, 0, math.MaxInt32)
 
 	v.str(file, "network.name", z.Network.Name, ruleName)
 	prefix, prefixOK := v.cidr(file, "network.cidr", z.Network.CIDR)

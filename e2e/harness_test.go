@@ -23,6 +23,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/labtest"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
@@ -74,7 +75,7 @@ func (w *logWriter) close() {
 // checks with t.Cleanup.
 func startLab(t *testing.T, lo labOptions) *env {
 	t.Helper()
-	netns.RequireRoot(t)
+	netnstest.RequireRoot(t)
 	for _, bin := range []string{"haproxy", "keepalived", "git"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("skipping: %s not in PATH: the e2e suite runs the real programs", bin)
@@ -94,7 +95,7 @@ func startLab(t *testing.T, lo labOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(state) })
-	prefix := netns.TestPrefix(t)
+	prefix := netnstest.Prefix(t)
 	out := &logWriter{t: t}
 	t.Cleanup(out.close)
 	ready := make(chan lab.Info, 1)

@@ -3,6 +3,7 @@ package gittree
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -92,11 +93,11 @@ func (f *FS) walk(name string, follow bool) (*node, error) {
 			}
 			target := string(next.data)
 			if path.IsAbs(target) {
-				return nil, fs.ErrNotExist
+				return nil, &linkError{link: path.Join(append(done, comp)...), target: target}
 			}
 			full := path.Join(path.Join(done...), target)
 			if full == ".." || strings.HasPrefix(full, "../") {
-				return nil, fs.ErrNotExist
+				return nil, &linkError{link: path.Join(append(done, comp)...), target: target}
 			}
 			// Restart from the root with the link's target in front.
 			if full != "." {
@@ -304,4 +305,16 @@ func (f *file) Close() error {
 
 func (f *file) err(op string, err error) error {
 	return &fs.PathError{Op: op, Path: f.path, Err: err}
+}
+
+// linkError is a symbolic link that leads outside the tree: it is both
+// fs.ErrNotExist (nothing is there to read) and ErrLinkOutside.
+type linkError struct{ link, target string }
+
+func (e *linkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link to %q, which leads outside the tree", e.link, e.target)
+}
+
+func (e *linkError) Is(target error) bool {
+	return target == fs.ErrNotExist || target == ErrLinkOutside
 }

@@ -2,28 +2,29 @@ package lab
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	childproc "github.com/ddc-gitops/ddc-gitops/internal/child"
 )
 
-// child is a process the lab runs, in the root namespace or inside a
-// namespace through `ip netns exec NS EXE ARGS...` (which execs in place,
-// so the pid is the program's). It runs in its own process group, with its output in a log
-// file, and receives SIGTERM if the lab dies.
+// child is a process the lab runs (through internal/child), in the root
+// namespace or inside a namespace through `ip netns exec NS EXE ARGS...`
+// (which execs in place, so the pid is the program's). It runs in its own
+// process group, with its output in a log file, and receives SIGTERM if
+// the lab dies.
 type child struct {
 	name, netns, logPath string
 	machine              string   // the lab machine it serves (set by lab.start)
 	exe                  string   // its binary
 	args                 []string // its command line after the binary (set by lab.start)
 	pid                  int
+	proc                 *childproc.Proc
 	done                 chan struct{} // closed when it exited
 	err                  error         // its exit status, after done
 	stopping             chan struct{} // closed when the lab stops it
@@ -37,28 +38,15 @@ func startChild(name, ns, logPath, exe string, env []string, args []string, onEx
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	c := &child{name: name, netns: ns, logPath: logPath, exe: exe, done: make(chan struct{}), stopping: make(chan struct{})}
-	started := make(chan error, 1)
+	defer out.Close() // the child has its own descriptor
+	p, err := childproc.Start(childproc.Spec{Name: name, Path: exe, Args: args, Env: env, Netns: ns, Output: out, Pdeathsig: true})
+	if err != nil {
+		return nil, err
+	}
+	c := &child{name: name, netns: ns, logPath: logPath, exe: exe, pid: p.Pid(), proc: p,
+		done: make(chan struct{}), stopping: make(chan struct{})}
 	go func() {
-		// Pdeathsig fires when the thread that forked the child ends: keep
-		// this goroutine on its thread for the child's whole life.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer out.Close()
-		cmd := exec.Command(exe, args...)
-		if ns != "" {
-			cmd = exec.Command("ip", append([]string{"netns", "exec", ns, exe}, args...)...)
-		}
-		cmd.Env = append(os.Environ(), env...)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-		if err := cmd.Start(); err != nil {
-			started <- fmt.Errorf("starting %s in %s: %w", name, ns, err)
-			return
-		}
-		c.pid = cmd.Process.Pid
-		started <- nil
-		c.err = cmd.Wait()
+		c.err = p.Err()
 		close(c.done)
 		select {
 		case <-c.stopping:
@@ -68,10 +56,6 @@ func startChild(name, ns, logPath, exe string, env []string, args []string, onEx
 			}
 		}
 	}()
-	if err := <-started; err != nil {
-		out.Close()
-		return nil, err
-	}
 	return c, nil
 }
 
@@ -89,22 +73,16 @@ func (c *child) exited() bool {
 // and waits for it.
 func (c *child) stop(grace time.Duration, log *slog.Logger) error {
 	c.markStopping()
-	if c.exited() {
-		return nil
-	}
-	if err := syscall.Kill(c.pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("stopping %s (pid %d): %w", c.name, c.pid, err)
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-c.done:
-		return nil
-	case <-t.C:
-	}
-	log.Warn("child ignored SIGTERM: killing its process group", "child", c.name, "pid", c.pid, "grace", grace)
-	if err := syscall.Kill(-c.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("killing %s (pid %d): %w", c.name, c.pid, err)
+	err := c.proc.Stop([]childproc.Step{
+		{Signal: syscall.SIGTERM, Grace: grace},
+		{Signal: syscall.SIGKILL, Group: true, Grace: 10 * time.Second},
+	}, func(st childproc.Step) {
+		if st.Signal == syscall.SIGKILL {
+			log.Warn("child ignored SIGTERM: killing its process group", "child", c.name, "pid", c.pid, "grace", grace)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("stopping %s: %w", c.name, err)
 	}
 	<-c.done
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 )
 
 func loadExample(t *testing.T) (*desired.Fleet, string) {
@@ -205,12 +206,12 @@ func TestListenTakenPort(t *testing.T) {
 }
 
 func TestUpRefusesForeignStateDir(t *testing.T) {
-	netns.RequireRoot(t) // preflight comes first
+	netnstest.RequireRoot(t) // preflight comes first
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "precious"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := Up(context.Background(), Options{Prefix: netns.TestPrefix(t), StateDir: dir, Fleet: os.DirFS("../examples/fleet")})
+	err := Up(context.Background(), Options{Prefix: netnstest.Prefix(t), StateDir: dir, Fleet: os.DirFS("../examples/fleet")})
 	if err == nil || !strings.Contains(err.Error(), "not a lab's") {
 		t.Fatalf("Up on a foreign directory = %v", err)
 	}
@@ -232,8 +233,8 @@ func TestUpWithoutRoot(t *testing.T) {
 // TestDownAfterCrash: a lab that died (pid file of a gone process) left
 // namespaces and an uplink; Down removes them.
 func TestDownAfterCrash(t *testing.T) {
-	netns.RequireRoot(t)
-	prefix := netns.TestPrefix(t)
+	netnstest.RequireRoot(t)
+	prefix := netnstest.Prefix(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	t.Cleanup(func() { _ = netns.Cleanup(context.Background(), prefix) })

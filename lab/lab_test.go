@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/labtest"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
@@ -50,12 +51,12 @@ func (w *syncWriter) close() {
 // answers /health from one of that zone's nodes and that the APIs answer,
 // then cancels and checks that no namespace, link or process is left.
 func TestUpServesBothZones(t *testing.T) {
-	netns.RequireRoot(t)
+	netnstest.RequireRoot(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := netns.TestPrefix(t)
+	prefix := netnstest.Prefix(t)
 	state := t.TempDir()
 	out := &syncWriter{t: t}
 	t.Cleanup(out.close)

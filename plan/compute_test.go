@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"io/fs"
 	"os"
@@ -113,6 +114,94 @@ func TestComputeExampleFleet(t *testing.T) {
 					hp := host(t, p, h)
 					want(t, hp, ActionRuntime, ActionNone)
 					assertOps(t, hp, "set-weight ddc_nodes_grpc/us-node-2 100 -> 50", "set-weight ddc_nodes_http/us-node-2 100 -> 50")
+				}
+				unchanged(t, p, euHosts...)
+			},
+		},
+		{
+			name: "remove-node",
+			after: func(t testing.TB, fsys fstest.MapFS) {
+				delete(fsys, "nodes/us-node-3.yaml")
+			},
+			check: func(t *testing.T, p *Plan) {
+				for _, h := range usHosts {
+					hp := host(t, p, h)
+					want(t, hp, ActionRuntime, ActionNone)
+					assertOps(t, hp, "del ddc_nodes_grpc/us-node-3 198.18.2.23:9091 -> ", "del ddc_nodes_http/us-node-3 198.18.2.23:8080 -> ")
+				}
+				unchanged(t, p, euHosts...)
+			},
+		},
+		{
+			name: "maxconn",
+			after: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "backends/ddc_nodes_http.yaml", "maxconn: 500", "maxconn: 800")
+			},
+			check: func(t *testing.T, p *Plan) {
+				for _, h := range append(append([]string(nil), euHosts...), usHosts...) {
+					hp := host(t, p, h)
+					want(t, hp, ActionRuntime, ActionNone)
+					for _, op := range hp.Ops {
+						if op.Op != OpSetMaxconn || op.From != "500" || op.To != "800" {
+							t.Errorf("%s: op %+v, want set-maxconn 500 -> 800 only", h, op)
+						}
+					}
+				}
+			},
+		},
+		{
+			name: "rolling-replace",
+			after: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "backends/ddc_nodes_http.yaml", "slowstart: 10s", "slowstart: 20s")
+			},
+			check: func(t *testing.T, p *Plan) {
+				for _, h := range append(append([]string(nil), euHosts...), usHosts...) {
+					hp := host(t, p, h)
+					want(t, hp, ActionRuntime, ActionNone)
+					for i, op := range hp.Ops {
+						if op.Op != OpReplace || op.Batch != i+1 {
+							t.Errorf("%s: op %d %+v, want replace in batch %d", h, i, op, i+1)
+						}
+					}
+					if len(hp.Warnings) != 1 || !strings.Contains(hp.Warnings[0], "rolling batches of at most 1") {
+						t.Errorf("%s: warnings %q", h, hp.Warnings)
+					}
+				}
+			},
+		},
+		{
+			name: "node-admit",
+			before: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "nodes/eu-node-2.yaml", "admitted: true", "admitted: true\nstate: maint")
+				edit(t, fsys, "nodes/eu-node-3.yaml", "admitted: true", "admitted: true\nstate: ready")
+			},
+			after: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "nodes/eu-node-2.yaml", "state: maint", "state: ready")
+				edit(t, fsys, "nodes/eu-node-3.yaml", "state: ready", "state: drain")
+			},
+			check: func(t *testing.T, p *Plan) {
+				for _, h := range euHosts {
+					hp := host(t, p, h)
+					want(t, hp, ActionRuntime, ActionNone)
+					assertOps(t, hp, "admit ddc_nodes_grpc/eu-node-2 maint -> ready", "set-state ddc_nodes_grpc/eu-node-3 ready -> drain",
+						"admit ddc_nodes_http/eu-node-2 maint -> ready", "set-state ddc_nodes_http/eu-node-3 ready -> drain")
+				}
+				unchanged(t, p, usHosts...)
+			},
+		},
+		{
+			name: "static-rr-weight-zero",
+			before: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "backends/ddc_nodes_http.yaml", "balance: roundrobin", "balance: static-rr")
+			},
+			after: func(t testing.TB, fsys fstest.MapFS) {
+				edit(t, fsys, "nodes/us-node-2.yaml", "weight: 100", "weight: 0")
+			},
+			check: func(t *testing.T, p *Plan) {
+				for _, h := range usHosts {
+					hp := host(t, p, h)
+					want(t, hp, ActionRuntime, ActionNone)
+					assertOps(t, hp, "set-weight ddc_nodes_grpc/us-node-2 100 -> 0", "set-weight ddc_nodes_http/us-node-2 100 -> 0")
 				}
 				unchanged(t, p, euHosts...)
 			},
@@ -368,5 +457,39 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", p, got)
+	}
+}
+
+// TestGoldensCoverEveryOp: every op the agent can issue (the kinds
+// reconciler/haproxy's Apply executes) appears in a golden plan where it is
+// applied at runtime, so the goldens pin what the agent does.
+func TestGoldensCoverEveryOp(t *testing.T) {
+	seen := map[string]bool{}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Plan
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, h := range p.Hosts {
+			if h.HAProxy != ActionRuntime {
+				continue
+			}
+			for _, op := range h.Ops {
+				seen[op.Op] = true
+			}
+		}
+	}
+	for _, op := range OpKinds {
+		if !seen[op] {
+			t.Errorf("no golden plan applies %s at runtime", op)
+		}
 	}
 }

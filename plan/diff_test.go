@@ -168,15 +168,15 @@ func TestDiff(t *testing.T) {
 				s.backends[0].Servers[1].Weight = 10
 			},
 			want: HostPlan{HAProxy: ActionRuntime, Keepalived: ActionNone, Ops: []Op{
-				{Op: OpReplace, Backend: "be_rr", Server: "n2", From: "weight 100, slowstart 10s", To: "weight 10, slowstart 20s"},
-			}},
+				{Op: OpReplace, Backend: "be_rr", Server: "n2", From: "weight 100, slowstart 10s", To: "weight 10, slowstart 20s", Batch: 1},
+			}, Warnings: []string{"backend be_rr: 1 server replaced (del + add) in 1 rolling batch of at most 1 of 3 servers, each admitted (first health check passed) before the next"}},
 		},
 		{
 			name:   "explicit check port is a replace",
 			mutate: func(s *hostSpec) { s.backends[0].Servers[1].CheckPort = 8081 },
 			want: HostPlan{HAProxy: ActionRuntime, Keepalived: ActionNone, Ops: []Op{
-				{Op: OpReplace, Backend: "be_rr", Server: "n2", From: "check port traffic port", To: "check port 8081"},
-			}},
+				{Op: OpReplace, Backend: "be_rr", Server: "n2", From: "check port traffic port", To: "check port 8081", Batch: 1},
+			}, Warnings: []string{"backend be_rr: 1 server replaced (del + add) in 1 rolling batch of at most 1 of 3 servers, each admitted (first health check passed) before the next"}},
 		},
 		{
 			name: "check-proto and check-ssl are a replace",
@@ -185,15 +185,15 @@ func TestDiff(t *testing.T) {
 				s.backends[0].Servers[2].CheckSSL = true
 			},
 			want: HostPlan{HAProxy: ActionRuntime, Keepalived: ActionNone, Ops: []Op{
-				{Op: OpReplace, Backend: "be_rr", Server: "n3", From: "check-proto none, check-ssl off", To: "check-proto h1, check-ssl on"},
-			}},
+				{Op: OpReplace, Backend: "be_rr", Server: "n3", From: "check-proto none, check-ssl off", To: "check-proto h1, check-ssl on", Batch: 1},
+			}, Warnings: []string{"backend be_rr: 1 server replaced (del + add) in 1 rolling batch of at most 1 of 3 servers, each admitted (first health check passed) before the next"}},
 		},
 		{
 			name:   "turning check off is a replace",
 			mutate: func(s *hostSpec) { s.backends[0].Servers[2].Check = false },
 			want: HostPlan{HAProxy: ActionRuntime, Keepalived: ActionNone, Ops: []Op{
-				{Op: OpReplace, Backend: "be_rr", Server: "n3", From: "check on", To: "check off"},
-			}},
+				{Op: OpReplace, Backend: "be_rr", Server: "n3", From: "check on", To: "check off", Batch: 1},
+			}, Warnings: []string{"backend be_rr: 1 server replaced (del + add) in 1 rolling batch of at most 1 of 3 servers, each admitted (first health check passed) before the next"}},
 		},
 		{
 			name:   "check port equal to the traffic port is no change",

@@ -32,7 +32,11 @@ const (
 	OpSetState   = "set-state"   // set server BE/S state ready|drain|maint
 	OpSetMaxconn = "set-maxconn" // set maxconn server BE/S N
 	OpReplace    = "replace"     // del then add: a setting the runtime API cannot change in place
+	OpAdmit      = "admit"       // enable health BE/S, set server BE/S state drain; in service once its first check passes
 )
+
+// OpKinds lists every op kind: the runtime changes the agent can make.
+var OpKinds = []string{OpAdd, OpDel, OpSetWeight, OpSetAddr, OpSetState, OpSetMaxconn, OpReplace, OpAdmit}
 
 // Plan is the change between two revisions of a fleet, one entry per host
 // present in either revision, sorted by host name.
@@ -85,4 +89,8 @@ type Op struct {
 	// Line is New's full server line (for add and replace), so JSON readers
 	// see exactly what `add server` will be given.
 	Line string `json:"line,omitempty"`
+	// Batch numbers a replace op's rolling batch (1, 2, ...): the agent
+	// replaces one batch at a time, each admitted before the next. 0 for
+	// every other op, and when a reload applies the change.
+	Batch int `json:"batch,omitempty"`
 }

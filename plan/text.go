@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -163,6 +164,13 @@ func (op Op) Text() string {
 		return "set-weight " + id + ": weight " + op.From + " -> " + op.To
 	case OpSetMaxconn:
 		return "set-maxconn " + id + ": maxconn " + op.From + " -> " + op.To
+	case OpAdmit:
+		return "admit " + id + ": " + op.From + " -> " + op.To + " once its first health check passes"
+	case OpReplace:
+		if op.Batch > 0 {
+			return "replace " + id + " (rolling batch " + strconv.Itoa(op.Batch) + "): " + op.From + " -> " + op.To
+		}
+		return "replace " + id + ": " + op.From + " -> " + op.To
 	default:
 		return op.Op + " " + id + ": " + op.From + " -> " + op.To
 	}

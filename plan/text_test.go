@@ -155,8 +155,8 @@ func TestSkeletonEqual(t *testing.T) {
 	for _, a := range tests {
 		for _, b := range tests {
 			want := bytes.Equal(render.Skeleton([]byte(a)), render.Skeleton([]byte(b)))
-			if got := skeletonEqual([]byte(a), []byte(b)); got != want {
-				t.Errorf("skeletonEqual(%q, %q) = %v, want %v", a, b, got, want)
+			if got := render.SkeletonEqual([]byte(a), []byte(b)); got != want {
+				t.Errorf("render.SkeletonEqual(%q, %q) = %v, want %v", a, b, got, want)
 			}
 		}
 	}

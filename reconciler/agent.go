@@ -12,7 +12,6 @@ package reconciler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -23,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -42,12 +42,15 @@ const (
 	DriftWarn    = "warn"    // only report drift
 )
 
-// HAProxyPaths locate the HAProxy this agent manages (Debian's defaults).
+// HAProxyPaths locate the HAProxy this agent manages (defaults: Debian's,
+// see DefaultConfig).
 type HAProxyPaths struct {
-	Bin          string // default /usr/sbin/haproxy
-	ConfigPath   string // default /etc/haproxy/haproxy.cfg
-	MasterSocket string // default /run/haproxy-master.sock
-	AdminSocket  string // default /run/haproxy/admin.sock
+	Bin          string
+	ConfigPath   string
+	MasterSocket string
+	AdminSocket  string
+	// PIDFile is the master's pid file (--supervise adopts a master it names).
+	PIDFile string
 }
 
 // Config configures an Agent.
@@ -66,9 +69,9 @@ type Config struct {
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
-	// AdmitTimeout bounds the wait for a new server's first health check
-	// (default 10s); servers that have not passed by then stay in
-	// maintenance and are retried at the next reconcile.
+	// AdmitTimeout is how long a new server may wait for its first passing
+	// health check before it is reported stuck (default 10s). Nothing waits
+	// for it: the server stays out of service until it passes (admission.go).
 	AdmitTimeout time.Duration
 	// DrainTimeout bounds how long a removed server drains (default 30s).
 	DrainTimeout time.Duration
@@ -92,12 +95,18 @@ type Agent struct {
 	master  *haproxy.Master
 	metrics *metrics
 	trigger *trigger.Trigger
+	// admWatch tells the admission watch which servers wait (admission.go).
+	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
 	status     agentapi.Status
 	lastReload time.Time
 	failures   int // consecutive transient failures, for backoff
+	// pendingStatus describes each server waiting for admission.
+	pendingStatus []string
+	// scratch is reused for the servers' "before" lists (servers.go).
+	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
 		rev  string
@@ -105,58 +114,24 @@ type Agent struct {
 	}
 }
 
-// New checks cfg, applies defaults and restores the persisted state.
+// New fills cfg's zero fields from DefaultConfig, checks it and restores
+// the persisted state.
 func New(cfg Config) (*Agent, error) {
-	if cfg.Host == "" {
-		return nil, errors.New("agent: no host name")
-	}
-	if cfg.Source == nil {
-		return nil, errors.New("agent: no source")
-	}
-	if cfg.StateDir == "" {
-		return nil, errors.New("agent: no state directory")
-	}
-	if cfg.Drift == "" {
-		cfg.Drift = DriftCorrect
-	}
-	if cfg.Drift != DriftCorrect && cfg.Drift != DriftWarn {
-		return nil, fmt.Errorf("agent: drift mode %q: want %s or %s", cfg.Drift, DriftCorrect, DriftWarn)
-	}
-	p := &cfg.HAProxy
-	p.Bin = or(p.Bin, "/usr/sbin/haproxy")
-	p.ConfigPath = or(p.ConfigPath, "/etc/haproxy/haproxy.cfg")
-	p.MasterSocket = or(p.MasterSocket, "/run/haproxy-master.sock")
-	p.AdminSocket = or(p.AdminSocket, "/run/haproxy/admin.sock")
-	if cfg.Render.AdminSocket == "" {
-		cfg.Render.AdminSocket = p.AdminSocket
-	}
-	cfg.ReloadDebounce = orDur(cfg.ReloadDebounce, 2*time.Second)
-	cfg.AdmitTimeout = orDur(cfg.AdmitTimeout, 10*time.Second)
-	cfg.DrainTimeout = orDur(cfg.DrainTimeout, 30*time.Second)
-	cfg.RetryMin = orDur(cfg.RetryMin, time.Second)
-	cfg.RetryMax = orDur(cfg.RetryMax, time.Minute)
-	cfg.RestartMin = orDur(cfg.RestartMin, time.Second)
-	cfg.RestartMax = max(orDur(cfg.RestartMax, 30*time.Second), cfg.RestartMin)
-	if err := render.CheckHAProxyArgv0(cfg.Render.HAProxyArgv0); err != nil {
-		return nil, fmt.Errorf("agent: %w", err)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if err := cfg.finalize(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent: creating state directory: %w", err)
 	}
 	log := cfg.Logger.With("host", cfg.Host)
 	a := &Agent{
-		cfg:     cfg,
-		log:     log,
-		runtime: &haproxy.Runtime{Socket: p.AdminSocket, Logger: log},
-		master:  haproxy.NewMaster(p.MasterSocket, log),
-		metrics: newMetrics(cfg.Registry),
-		trigger: trigger.New(),
+		cfg:      cfg,
+		log:      log,
+		runtime:  &haproxy.Runtime{Socket: cfg.HAProxy.AdminSocket, Logger: log},
+		master:   haproxy.NewMaster(cfg.HAProxy.MasterSocket, log),
+		metrics:  newMetrics(cfg.Registry),
+		trigger:  trigger.New(),
+		admWatch: newAdmissionWatch(),
 	}
 	st, err := a.loadState()
 	if err != nil {
@@ -201,6 +176,10 @@ func (a *Agent) Status() agentapi.Status {
 func (a *Agent) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -277,7 +256,7 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		s.DesiredRevision = r.desiredRev
 	}
 	s.Drift = r.drift
-	s.Pending = a.state.Pending
+	s.Pending = a.pendingStatus
 	s.LastResult = out.Result
 	s.LastError = ""
 	if out.Err != nil {
@@ -306,18 +285,4 @@ func short(h string) string {
 		return h[:12]
 	}
 	return h
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d
 }

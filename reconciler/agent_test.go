@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,3 +330,32 @@ func listenTaken(t *testing.T) int {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestNewFillsDefaults checks that a Config with only the required fields
+// gets DefaultConfig's values, and that given values are kept.
+func TestNewFillsDefaults(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Host: "h", Source: fakeSource{}, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Host, want.Source, want.StateDir = "h", fakeSource{}, dir
+	want.Render.AdminSocket = want.HAProxy.AdminSocket
+	got := a.cfg
+	got.Logger, got.Now = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("New filled\n%+v\nwant DefaultConfig's\n%+v", got, want)
+	}
+
+	a, err = New(Config{Host: "h", Source: fakeSource{}, StateDir: dir, DrainTimeout: time.Second,
+		HAProxy: HAProxyPaths{AdminSocket: "/x/admin.sock"}, RestartMin: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.cfg
+	if c.DrainTimeout != time.Second || c.HAProxy.AdminSocket != "/x/admin.sock" || c.Render.AdminSocket != "/x/admin.sock" ||
+		c.HAProxy.MasterSocket != want.HAProxy.MasterSocket || c.RestartMax != time.Minute {
+		t.Errorf("New with overrides: %+v", c)
+	}
+}

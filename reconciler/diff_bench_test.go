@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
+
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
@@ -20,9 +22,11 @@ func BenchmarkDiffServers10k(b *testing.B) {
 	}
 	want := []render.Backend{be}
 	act := map[string][]haproxy.ActualServer{"be": actual}
+	adm := &admissionState{}
+	var scratch []plan.Before
 	b.ResetTimer()
 	for range b.N {
-		if d := diffServers(want, act, nil, nil); len(d.Ops) != 0 {
+		if d := diffHost(want, act, nil, adm, &scratch); len(d.Ops) != 0 {
 			b.Fatal(d.Ops)
 		}
 	}

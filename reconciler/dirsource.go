@@ -6,66 +6,63 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
-	"os"
-	"path"
-	"strings"
-	"testing/fstest"
-	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
 // DirSource reads the desired state straight from a working directory (dev
-// mode, `agent --watch DIR`): each Sync snapshots the directory in memory
-// and names the revision after a hash of its contents, so an unchanged
-// directory is an unchanged revision. Hidden files and directories (.git)
-// are skipped.
+// mode, `agent --watch DIR`): each Sync snapshots the directory in memory,
+// exactly as a commit of it would hold it (gittree.FromDir: regular files
+// up to the size limits, symbolic links kept as links and followed only
+// inside the tree, anything else an error, .git left out), and names the
+// revision after a hash of the snapshot, so an unchanged directory is an
+// unchanged revision.
 type DirSource struct {
 	Dir string
+	// Limits bound what one snapshot reads (gittree's defaults when zero).
+	Limits gittree.DirLimits
 }
 
 // Sync snapshots the directory.
 func (d *DirSource) Sync(ctx context.Context) (*source.Snapshot, error) {
-	root := os.DirFS(d.Dir)
-	files := fstest.MapFS{}
-	h := sha256.New()
-	var newest time.Time
-	err := fs.WalkDir(root, ".", func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if p != "." && strings.HasPrefix(path.Base(p), ".") {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if e.IsDir() || !e.Type().IsRegular() {
-			return nil
-		}
-		b, err := fs.ReadFile(root, p)
-		if err != nil {
-			return err
-		}
-		info, err := e.Info()
-		if err == nil && info.ModTime().After(newest) {
-			newest = info.ModTime()
-		}
-		files[p] = &fstest.MapFile{Data: b, Mode: 0o644}
-		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
-		h.Write(b)
-		return nil
-	})
+	files, err := gittree.FromDir(ctx, d.Dir, d.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", d.Dir, err)
 	}
+	h := sha256.New()
+	var newest fs.FileInfo
+	err = fs.WalkDir(files, ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(files, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "l\x00%s\x00%s\x00", p, target)
+		case e.Type().IsRegular():
+			b, err := fs.ReadFile(files, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+			h.Write(b)
+			if newest == nil {
+				newest, _ = e.Info()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", d.Dir, err)
+	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	return &source.Snapshot{
-		Revision: gittree.Revision{Hash: "dir-" + sum[:40], Time: newest, Author: "working directory", Message: d.Dir},
-		FS:       files,
-	}, nil
+	rev := gittree.Revision{Hash: "dir-" + sum[:40], Author: "working directory", Message: d.Dir}
+	if newest != nil {
+		rev.Time = newest.ModTime() // every file carries the newest modification time
+	}
+	return &source.Snapshot{Revision: rev, FS: files}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -88,6 +89,8 @@ haproxy:
 keepalived:
   advertInt: 200ms
   ownerPriority: ` + strconv.Itoa(prio) + `
+addressPolicy:
+  allowLoopback: true
 `),
 		"zones/lo/zone.yaml": []byte(fmt.Sprintf(`kind: Zone
 name: lo
@@ -212,7 +215,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	h := &harness{
 		t:   t,
-		git: gitserver.NewTest(t, gitserver.Options{}),
+		git: gitservertest.New(t, gitserver.Options{}),
 		dir: dir,
 		fleet: &fleet{
 			farm:          newNodeFarm(t, o.nodes),
@@ -228,7 +231,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		},
 		state: filepath.Join(dir, "state"),
 	}
-	h.git.MustCommit(t, h.fleet.files(o.seed), nil, "seed")
+	gitservertest.MustCommit(t, h.git, h.fleet.files(o.seed), nil, "seed")
 	h.agent = h.newAgent(o.debounce)
 	if o.keepalived != nil {
 		h.agent.cfg.Keepalived = o.keepalived.Driver()
@@ -244,6 +247,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h.rt = &haproxy.Runtime{Socket: h.paths.AdminSocket}
 	h.m = haproxy.NewMaster(h.paths.MasterSocket, nil)
 	out := h.agent.Reconcile(ctx)
+	for out.Err == nil && !out.Converged && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond) // seeded servers wait for their first check
+		out = h.agent.Reconcile(ctx)
+	}
 	if out.Err != nil || !out.Converged {
 		t.Fatalf("first reconcile: %+v", out)
 	}
@@ -251,23 +258,31 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 }
 
 func (h *harness) newAgent(debounce time.Duration) *Agent {
+	return h.newAgentWith(func(c *Config) {
+		if debounce > 0 {
+			c.ReloadDebounce = debounce
+		}
+	})
+}
+
+// newAgentWith is newAgent with the test's config changes.
+func (h *harness) newAgentWith(change func(*Config)) *Agent {
 	h.t.Helper()
-	if debounce == 0 {
-		debounce = 300 * time.Millisecond
-	}
-	a, err := New(Config{
+	cfg := Config{
 		Host:           "h1",
 		Source:         &source.Source{URL: h.git.URL(), Dir: filepath.Join(h.dir, "src")},
 		StateDir:       h.state,
 		HAProxy:        h.paths,
-		ReloadDebounce: debounce,
+		ReloadDebounce: 300 * time.Millisecond,
 		AdmitTimeout:   10 * time.Second,
 		DrainTimeout:   5 * time.Second,
 		RetryMin:       50 * time.Millisecond,
 		RetryMax:       time.Second,
 		Logger:         slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Registry:       prometheus.NewRegistry(),
-	})
+	}
+	change(&cfg)
+	a, err := New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -344,17 +359,27 @@ func (h *harness) servers() map[string]haproxy.ActualServer {
 
 func (h *harness) commit(files map[string][]byte, deletes []string, msg string) string {
 	h.t.Helper()
-	return h.git.MustCommit(h.t, files, deletes, msg)
+	return gitservertest.MustCommit(h.t, h.git, files, deletes, msg)
 }
 
-// reconcile runs one reconcile and fails the test unless it converged on rev.
+// reconcile runs reconciles until the host converged on rev (new servers
+// pass their first check in the reconciles that follow, as the admission
+// watch would trigger them) and fails the test unless it does within 20s
+// without an error. It returns the first reconcile's outcome.
 func (h *harness) reconcile(rev string) Outcome {
 	h.t.Helper()
-	out := h.agent.Reconcile(testCtx(h.t, 60*time.Second))
+	ctx := testCtx(h.t, 60*time.Second)
+	first := h.agent.Reconcile(ctx)
+	out := first
+	deadline := time.Now().Add(20 * time.Second)
+	for out.Err == nil && !out.Converged && out.Revision == rev && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // the check interval is 100ms: poll
+		out = h.agent.Reconcile(ctx)
+	}
 	if out.Err != nil || !out.Converged || out.Revision != rev {
 		h.t.Fatalf("reconcile: %+v, want converged on %s", out, short(rev))
 	}
-	return out
+	return first
 }
 
 func (h *harness) get(path string) (string, error) {

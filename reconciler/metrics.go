@@ -15,6 +15,9 @@ type metrics struct {
 	drift           prometheus.Counter
 	lastSuccess     prometheus.Gauge
 	restarts        *prometheus.CounterVec
+	// Admission (admission.go).
+	pendingAdmission prometheus.Gauge
+	pendingSince     *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -48,9 +51,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ddc_gitops_agent_process_restarts_total", Help: "Restarts of a supervised process (haproxy, keepalived) that exited by itself (--supervise).",
 		}, []string{"process"}),
+		pendingAdmission: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ddc_gitops_agent_servers_pending_admission", Help: "Servers held out of service until their first health check passes.",
+		}),
+		pendingSince: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ddc_gitops_agent_server_pending_admission_since_seconds", Help: "Unix time since when a server has been waiting for its first passing health check (one series per waiting server).",
+		}, []string{"backend", "server"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.reconciles, m.duration, m.appliedRevision, m.commitToApplied, m.reloads, m.runtimeChanges, m.drift, m.lastSuccess, m.restarts)
+		reg.MustRegister(m.reconciles, m.duration, m.appliedRevision, m.commitToApplied, m.reloads, m.runtimeChanges, m.drift, m.lastSuccess, m.restarts,
+			m.pendingAdmission, m.pendingSince)
 	}
 	return m
 }

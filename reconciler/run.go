@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
@@ -159,25 +159,22 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		return Outcome{}, err
 	}
 
-	// 5. plan
-	pending := map[string]bool{}
-	for _, k := range a.state.Pending {
-		pending[k] = true
-	}
+	// 5. plan (plan.ServerChanges decides runtime or reload)
+	adm := r.admission(want, actual)
 	var structural, kaChange bool
-	var diff serverDiff
+	var changes hostChanges
 	_ = r.step("plan", func() error {
 		// Identical bytes are the common case (nothing changed by hand):
-		// skip building the two skeletons then.
+		// skip reading the file's server lines then.
 		same := bytes.Equal(disk, want.HAProxy)
-		structural = !same && !bytes.Equal(render.Skeleton(disk), render.Skeleton(want.HAProxy))
+		structural = !same && !render.SkeletonEqual(disk, want.HAProxy)
 		if !structural {
 			var lines map[string]map[string]string // nil: the file holds the desired lines
 			if !same {
-				lines = serverLines(disk)
+				lines = render.ServerLines(disk)
 			}
-			diff = diffServers(want.Backends, actual, lines, pending)
-			structural = len(diff.NeedReload) > 0
+			changes = diffHost(want.Backends, actual, lines, adm, &a.scratch)
+			structural = len(changes.Reasons) > 0
 		}
 		if a.cfg.Keepalived != nil {
 			kaDisk, _ := os.ReadFile(a.cfg.Keepalived.ConfigPath)
@@ -192,8 +189,11 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		if structural {
 			r.drift = append(r.drift, "haproxy.cfg on disk differs from the desired configuration")
 		}
-		for _, op := range diff.Ops {
-			r.drift = append(r.drift, fmt.Sprintf("server %s: %s", op.key(), op.Detail))
+		for _, op := range changes.Ops {
+			if _, waiting := adm.since[op.Backend+"/"+op.Server]; waiting || op.Batch > 1 {
+				continue // admission and rolling replacement in progress, not drift
+			}
+			r.drift = append(r.drift, "server "+describe(op))
 		}
 		if kaChange {
 			r.drift = append(r.drift, "keepalived.conf on disk differs from the desired configuration")
@@ -209,6 +209,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	}
 
 	// 6. apply
+	deferred := 0
 	if structural {
 		if wait := a.cfg.ReloadDebounce - a.cfg.Now().Sub(a.lastReload); wait > 0 {
 			// Coalesce: the next reconcile applies whatever is newest then.
@@ -218,22 +219,30 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		if !newRevision {
 			reason = "drift"
 		}
-		if err := r.step("reload", func() error { return r.reload(ctx, want.HAProxy, reason) }); err != nil {
+		// Servers still waiting for admission stay `disabled` through the
+		// reload; the next reconcile admits them again.
+		cfg := persistedConfig(want, adm, &hostChanges{})
+		if err := r.step("reload", func() error { return r.reload(ctx, cfg, reason) }); err != nil {
 			return Outcome{}, err
 		}
-		a.state.Pending = nil
 	} else {
-		if err := r.step("runtime", func() error { return r.runtimeApply(ctx, want, diff) }); err != nil {
+		ops, n := changes.now()
+		deferred = n
+		if err := r.step("runtime", func() error { return r.runtimeApply(ctx, ops, adm) }); err != nil {
+			r.saveAdmission(adm)
 			return Outcome{}, err
 		}
-		// Persist, so a restart or a later reload keeps the change.
+		// Persist at once (before any admission), so a restart or a later
+		// reload keeps the change.
 		if err := r.step("persist", func() error {
-			_, err := haproxy.WriteConfig(cfgPath, r.persistedConfig(want))
+			_, err := haproxy.WriteConfig(cfgPath, persistedConfig(want, adm, &changes))
 			return err
 		}); err != nil {
+			r.saveAdmission(adm)
 			return Outcome{}, err
 		}
 	}
+	r.saveAdmission(adm)
 	if kaChange {
 		if err := r.step("keepalived", func() error { return r.keepalivedApply(ctx, want.Keepalived) }); err != nil {
 			return Outcome{}, err
@@ -241,8 +250,8 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	}
 
 	// 7. verify (what was read in step 4 already matched when nothing was applied)
-	if structural || kaChange || r.out.RuntimeChanges > 0 || len(diff.Ops) > 0 {
-		if err := r.step("verify", func() error { return r.verify(ctx, want) }); err != nil {
+	if structural || kaChange || r.out.RuntimeChanges > 0 || len(changes.Ops) > 0 {
+		if err := r.step("verify", func() error { return r.verify(ctx, want, adm) }); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -278,189 +287,60 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		a.state.FailedRevision, a.state.FailedKind, a.state.FailedError = "", "", ""
 	}
 	r.saveState()
-	out := Outcome{Result: result, Revision: rev, Converged: len(a.state.Pending) == 0, Reloads: r.out.Reloads, RuntimeChanges: r.out.RuntimeChanges}
-	if len(a.state.Pending) > 0 {
+	out := Outcome{Result: result, Revision: rev, Converged: len(adm.since) == 0 && deferred == 0, Reloads: r.out.Reloads, RuntimeChanges: r.out.RuntimeChanges}
+	if deferred > 0 && len(adm.since) == 0 {
+		// The next rolling batch can go at once (its predecessors need no
+		// admission).
+		out.RetryAfter = time.Millisecond
+	}
+	if stuck := adm.stuck(a.cfg.Now(), a.cfg.AdmitTimeout); len(stuck) > 0 {
 		out.Result = agentapi.ResultDegraded
-		out.RetryAfter = a.cfg.AdmitTimeout
-		out.Err = fmt.Errorf("%d server(s) held in maintenance until their first health check passes: %s", len(a.state.Pending), strings.Join(a.state.Pending, ", "))
+		out.Err = fmt.Errorf("%d server(s) out of service: their first health check has not passed within %s: %s",
+			len(stuck), a.cfg.AdmitTimeout, strings.Join(stuck, "; "))
 	}
 	return out, nil
 }
 
-// persistedConfig is the desired haproxy.cfg with the servers still waiting
-// for their first passing check written as disabled, so a restart does not
-// put them in service unchecked.
-func (r *run) persistedConfig(want *render.Host) []byte {
-	if len(r.a.state.Pending) == 0 {
-		return want.HAProxy
-	}
-	pending := map[string]bool{}
-	for _, k := range r.a.state.Pending {
-		pending[k] = true
-	}
-	repl := map[string]map[string]string{}
-	for _, b := range want.Backends {
-		for _, s := range b.Servers {
-			if pending[b.Name+"/"+s.Name] {
-				s.State = haproxy.StateMaint
-				if repl[b.Name] == nil {
-					repl[b.Name] = map[string]string{}
-				}
-				repl[b.Name][s.Name] = s.Line()
-			}
-		}
-	}
-	return withServerLines(want.HAProxy, repl)
-}
-
-// runtimeApply makes the server changes through the runtime API.
-func (r *run) runtimeApply(ctx context.Context, want *render.Host, d serverDiff) error {
+// runtimeApply applies ops through the HAProxy driver and records the
+// servers it left waiting for admission.
+func (r *run) runtimeApply(ctx context.Context, ops []plan.Op, adm *admissionState) error {
 	a := r.a
-	rt := a.runtime
-	pending := map[string]bool{}
-	for _, k := range a.state.Pending {
-		pending[k] = true
-	}
-	byBackend := map[string][]serverOp{}
-	var order []string
-	for _, op := range d.Ops {
-		if _, ok := byBackend[op.Backend]; !ok {
-			order = append(order, op.Backend)
-		}
-		byBackend[op.Backend] = append(byBackend[op.Backend], op)
-	}
-	for _, be := range order {
-		ops := byBackend[be]
-		var adds []render.Server
-		var dels []string
-		var sets []string
-		for _, op := range ops {
-			switch op.Op {
-			case "add":
-				adds = append(adds, op.Server)
-			case "replace":
-				dels = append(dels, op.Server.Name)
-				adds = append(adds, op.Server)
-			case "del":
-				dels = append(dels, op.Server.Name)
-				delete(pending, op.key())
-			case "set-addr":
-				sets = append(sets, haproxy.SetAddrCommand(be, op.Server.Name, op.Server.Address, op.Server.Port))
-			case "set-weight":
-				sets = append(sets, haproxy.SetWeightCommand(be, op.Server.Name, runtimeWeight(op.Server)))
-			case "set-state":
-				sets = append(sets, haproxy.SetStateCommand(be, op.Server.Name, stateOf(op.Server)))
-			case "admit":
-				// Drain (not maint) so the check runs; admitPending puts
-				// it in service once the check passes.
-				sets = append(sets, haproxy.EnableHealthCommand(be, op.Server.Name), haproxy.SetStateCommand(be, op.Server.Name, haproxy.StateDrain))
-				pending[op.key()] = true
-			}
-			a.metrics.runtimeChanges.WithLabelValues(op.Op).Inc()
-			r.out.RuntimeChanges++
-		}
-		if len(dels) > 0 {
-			if _, err := rt.DelServers(ctx, be, dels, a.cfg.DrainTimeout); err != nil {
-				return fmt.Errorf("removing servers from %s: %w", be, err)
-			}
-		}
-		if len(sets) > 0 {
-			if _, err := rt.Exec(ctx, sets); err != nil {
-				return fmt.Errorf("changing servers of %s: %w", be, err)
-			}
-		}
-		if len(adds) > 0 {
-			res, err := rt.AdmitServers(ctx, be, adds, a.cfg.AdmitTimeout)
-			if err != nil {
-				return fmt.Errorf("adding servers to %s: %w", be, err)
-			}
-			for _, name := range res.Admitted {
-				delete(pending, be+"/"+name)
-			}
-			for _, rej := range res.Rejected {
-				pending[be+"/"+rej.Name] = true
-				a.log.Warn("server held in maintenance: first health check did not pass", "backend", be, "server", rej.Name, "check", rej.String())
-			}
-		}
-	}
-	// Servers still pending from an earlier reconcile: admit those whose
-	// checks pass now.
-	if err := r.admitPending(ctx, want, pending); err != nil {
-		return err
-	}
-	a.state.Pending = a.state.Pending[:0]
-	for k := range pending {
-		a.state.Pending = append(a.state.Pending, k)
-	}
-	sort.Strings(a.state.Pending)
-	return nil
-}
-
-// admitPending puts servers waiting for admission in service as soon as
-// their check passes, waiting at most AdmitTimeout; the others stay pending.
-func (r *run) admitPending(ctx context.Context, want *render.Host, pending map[string]bool) error {
-	// Pending servers no longer desired were deleted by the diff.
-	for k := range pending {
-		be, name, _ := strings.Cut(k, "/")
-		if !hasServer(want, be, name) {
-			delete(pending, k)
-		}
-	}
-	if len(pending) == 0 {
+	if len(ops) == 0 {
 		return nil
 	}
-	deadline := time.Now().Add(r.a.cfg.AdmitTimeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		actual, err := r.a.runtime.ServersState(ctx)
-		if err != nil {
-			return fmt.Errorf("reading servers waiting for admission: %w", err)
-		}
-		var cmds []string
-		for _, b := range want.Backends {
-			have := map[string]haproxy.ActualServer{}
-			for _, s := range actual[b.Name] {
-				have[s.Name] = s
-			}
-			for _, s := range b.Servers {
-				k := b.Name + "/" + s.Name
-				if !pending[k] {
-					continue
-				}
-				if as, ok := have[s.Name]; ok && haproxy.CheckPassed(as.CheckStatus) {
-					cmds = append(cmds, haproxy.SetStateCommand(b.Name, s.Name, stateOf(s)))
-					delete(pending, k)
-				}
-			}
-		}
-		if len(cmds) > 0 {
-			if _, err := r.a.runtime.Exec(ctx, cmds); err != nil {
-				return fmt.Errorf("admitting servers whose checks now pass: %w", err)
-			}
-		}
-		if len(pending) == 0 || time.Now().After(deadline) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
+	res, err := a.runtime.Apply(ctx, ops, haproxy.ApplyOptions{DrainTimeout: a.cfg.DrainTimeout})
+	now := a.cfg.Now()
+	for _, k := range res.Admitting {
+		if _, ok := adm.since[k]; !ok {
+			adm.since[k] = now
 		}
 	}
-}
-
-func hasServer(h *render.Host, backend, name string) bool {
-	for _, b := range h.Backends {
-		if b.Name == backend {
-			for _, s := range b.Servers {
-				if s.Name == name {
-					return true
-				}
+	for _, op := range ops {
+		k := op.Backend + "/" + op.Server
+		switch {
+		case op.Op == plan.OpDel:
+			adm.forget(k)
+		case op.Op == plan.OpReplace:
+			if _, waiting := adm.since[k]; waiting {
+				adm.replacing[k] = true
 			}
+		case op.Op == plan.OpSetState:
+			adm.forget(k) // admitted (or to stay in maintenance)
 		}
 	}
-	return false
+	for _, k := range res.Forced {
+		a.log.Warn("drain timeout passed, sessions shut down", "server", k)
+	}
+	if res.Applied > 0 {
+		for _, op := range ops[:min(res.Applied, len(ops))] {
+			a.metrics.runtimeChanges.WithLabelValues(op.Op).Inc()
+		}
+		r.out.RuntimeChanges += res.Applied
+	}
+	if err != nil {
+		return fmt.Errorf("applying server changes at runtime: %w", err)
+	}
+	return nil
 }
 
 // reload checks, writes and reloads a new haproxy.cfg, verifying the reload;
@@ -528,8 +408,9 @@ func (r *run) keepalivedApply(ctx context.Context, conf []byte) error {
 	return nil
 }
 
-// verify reads the servers back and checks nothing is left to do.
-func (r *run) verify(ctx context.Context, want *render.Host) error {
+// verify reads the servers back and checks nothing is left to do but
+// admissions and later rolling batches.
+func (r *run) verify(ctx context.Context, want *render.Host, adm *admissionState) error {
 	a := r.a
 	actual, err := a.runtime.ServersState(ctx)
 	if err != nil {
@@ -539,21 +420,19 @@ func (r *run) verify(ctx context.Context, want *render.Host) error {
 	if err != nil {
 		return fmt.Errorf("verifying: %w", err)
 	}
-	pending := map[string]bool{}
-	for _, k := range a.state.Pending {
-		pending[k] = true
-	}
-	d := diffServers(want.Backends, actual, serverLines(disk), pending)
-	if len(d.Ops) > 0 || len(d.NeedReload) > 0 {
-		var left []string
-		for _, op := range d.Ops {
-			left = append(left, op.key()+" "+op.Detail)
-		}
-		left = append(left, d.NeedReload...)
-		return fmt.Errorf("verifying: the host does not match the desired state after applying: %s", strings.Join(left, "; "))
-	}
-	if !bytes.Equal(render.Skeleton(disk), render.Skeleton(want.HAProxy)) {
+	if !render.SkeletonEqual(disk, want.HAProxy) {
 		return errors.New("verifying: haproxy.cfg on disk does not match the desired configuration")
+	}
+	c := diffHost(want.Backends, actual, render.ServerLines(disk), adm, &a.scratch)
+	left := c.Reasons
+	for _, op := range c.Ops {
+		if _, waiting := adm.since[op.Backend+"/"+op.Server]; waiting || op.Batch > 1 {
+			continue
+		}
+		left = append(left, describe(op))
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("verifying: the host does not match the desired state after applying: %s", strings.Join(left, "; "))
 	}
 	return nil
 }

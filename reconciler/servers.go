@@ -1,268 +1,182 @@
 package reconciler
 
 import (
-	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
-	"sort"
-	"strings"
+	"slices"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
-// serverOp is one runtime change to one server.
-type serverOp struct {
-	Op      string // add, del, replace, set-addr, set-weight, set-state, admit
-	Backend string
-	Server  render.Server // desired server (name only for del)
-	Detail  string        // human-readable, for drift reports
+// hostChanges is what it takes to make the running servers match the
+// desired ones, as plan.ServerChanges decides it.
+type hostChanges struct {
+	// Ops are every backend's ops, deferred replaces (Batch > 1) included.
+	Ops []plan.Op
+	// Reasons say why the change needs a reload.
+	Reasons []string
+	// Old holds, for each replace op ("backend/server"), the server as it
+	// runs: a deferred replace keeps its running line in the persisted file.
+	Old map[string]render.Server
 }
 
-func (o serverOp) key() string { return o.Backend + "/" + o.Server.Name }
-
-// serverDiff is what it takes to make the runtime servers match the desired ones.
-type serverDiff struct {
-	Ops []serverOp
-	// NeedReload lists why a server change cannot be made at runtime.
-	NeedReload []string
+// now are the ops to apply in this reconcile: every op but the replaces of
+// later rolling batches.
+func (c *hostChanges) now() (now []plan.Op, deferred int) {
+	for _, op := range c.Ops {
+		if op.Batch > 1 {
+			deferred++
+			continue
+		}
+		now = append(now, op)
+	}
+	return now, deferred
 }
 
-// diffServers compares the desired backends with the servers HAProxy runs
-// (actual, from the runtime API) and the server lines of the config on disk
-// (for the settings the runtime API does not show; nil when the file on disk
-// is exactly the desired config). Servers in pending are held in
-// maintenance until their first check passes and are not drift.
-func diffServers(want []render.Backend, actual map[string][]haproxy.ActualServer, disk map[string]map[string]string, pending map[string]bool) serverDiff {
-	var d serverDiff
-	for _, b := range want {
-		have := indexServers(b.Servers, actual[b.Name])
-		if _, ok := actual[b.Name]; !ok && len(b.Servers) > 0 {
-			// An empty backend has no rows in `show servers state`: only
-			// a problem when we want servers there and the backend is unknown,
-			// which a reload fixes.
-			if _, known := disk[b.Name]; !known && disk != nil {
-				d.NeedReload = append(d.NeedReload, fmt.Sprintf("backend %s is not running", b.Name))
+// diffHost compares the desired backends with the servers HAProxy runs
+// (actual, from `show servers state`) and the server lines of the config on
+// disk (for the settings the runtime API does not show; nil when the file on
+// disk is exactly the desired config). adm holds the servers waiting for
+// admission; scratch (may be nil) is reused for the "before" lists. The
+// runtime-or-reload decision is plan.ServerChanges's.
+func diffHost(want []render.Backend, actual map[string][]haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState, scratch *[]plan.Before) hostChanges {
+	var c hostChanges
+	if scratch == nil {
+		scratch = new([]plan.Before)
+	}
+	for i := range want {
+		b := &want[i]
+		rows, running := actual[b.Name]
+		if !running && len(b.Servers) > 0 && disk != nil {
+			// An empty backend has no rows in `show servers state`: only a
+			// problem when we want servers there and the file does not
+			// have the backend either, which a reload fixes.
+			if _, known := disk[b.Name]; !known {
+				c.Reasons = append(c.Reasons, fmt.Sprintf("backend %s is not running", b.Name))
 				continue
 			}
 		}
-		for _, s := range b.Servers {
-			a, ok := have.get(s.Name)
-			k := b.Name + "/" + s.Name
-			switch {
-			case !ok && (!b.Dynamic || s.Hostname):
-				d.NeedReload = append(d.NeedReload, reloadReason(b, s, "add"))
-			case !ok:
-				d.Ops = append(d.Ops, serverOp{Op: "add", Backend: b.Name, Server: s, Detail: "missing"})
-			default:
-				if line, ok := disk[b.Name][s.Name]; ok && line != s.Line() && staticKeywords(line) != staticKeywords(s.Line()) {
-					if !b.Dynamic || s.Hostname {
-						d.NeedReload = append(d.NeedReload, reloadReason(b, s, "change"))
-					} else {
-						d.Ops = append(d.Ops, serverOp{Op: "replace", Backend: b.Name, Server: s, Detail: "settings changed"})
-					}
-					continue
-				}
-				if a.Address != s.Address || a.Port != s.Port {
-					if s.Hostname {
-						d.NeedReload = append(d.NeedReload, reloadReason(b, s, "readdress"))
-						continue
-					}
-					d.Ops = append(d.Ops, serverOp{Op: "set-addr", Backend: b.Name, Server: s, Detail: fmt.Sprintf("address %s:%d -> %s", a.Address, a.Port, s.Addr())})
-				}
-				if pending[k] {
-					continue // held in maintenance until admitted
-				}
-				if w := runtimeWeight(s); a.Weight != w && !(s.State == haproxy.StateDrain && a.State == haproxy.StateDrain) {
-					d.Ops = append(d.Ops, serverOp{Op: "set-weight", Backend: b.Name, Server: s, Detail: fmt.Sprintf("weight %d -> %d", a.Weight, w)})
-				}
-				// A drained server is written as weight 0 in the file, so after a
-				// reload it runs as ready with weight 0: the same thing.
-				drainedByWeight := stateOf(s) == haproxy.StateDrain && a.State == haproxy.StateReady && a.Weight == 0
-				if st := stateOf(s); a.State != st && !drainedByWeight {
-					if a.State == haproxy.StateMaint && st != haproxy.StateMaint && s.Check && !haproxy.CheckPassed(a.CheckStatus) {
-						// Out of service and never checked (or failing): it goes
-						// back in only through the admission gate, never blindly.
-						d.Ops = append(d.Ops, serverOp{Op: "admit", Backend: b.Name, Server: s, Detail: fmt.Sprintf("state %s -> %s after its first check passes", a.State, st)})
-						continue
-					}
-					d.Ops = append(d.Ops, serverOp{Op: "set-state", Backend: b.Name, Server: s, Detail: fmt.Sprintf("state %s -> %s", a.State, st)})
-				}
-			}
-		}
-		extra := have.extra(b.Servers)
-		for _, name := range extra {
-			if !b.Dynamic {
-				d.NeedReload = append(d.NeedReload, fmt.Sprintf("backend %s uses balance %s: removing server %s needs a reload", b.Name, b.Balance, name))
+		before := befores(b, rows, disk, adm, (*scratch)[:0])
+		*scratch = before
+		bc := plan.ServerChanges(b, before)
+		c.Ops = append(c.Ops, bc.Ops...)
+		c.Reasons = append(c.Reasons, bc.Reasons...)
+		for _, op := range bc.Ops {
+			if op.Op != plan.OpReplace {
 				continue
 			}
-			d.Ops = append(d.Ops, serverOp{Op: "del", Backend: b.Name, Server: render.Server{Name: name}, Detail: "not in desired state"})
+			for j := range before {
+				if before[j].Name == op.Server {
+					if c.Old == nil {
+						c.Old = map[string]render.Server{}
+					}
+					c.Old[b.Name+"/"+op.Server] = before[j].Server
+				}
+			}
 		}
 	}
-	return d
+	return c
 }
 
-// serverIndex finds the running servers of a backend by name. HAProxy lists
-// them in config order, which is the desired order in the common case: then
-// the lookup is positional and no map is built.
-type serverIndex struct {
-	aligned bool
-	list    []haproxy.ActualServer
-	byName  map[string]haproxy.ActualServer
-	pos     int
-}
-
-func indexServers(want []render.Server, have []haproxy.ActualServer) *serverIndex {
-	aligned := len(want) == len(have)
-	for i := 0; aligned && i < len(want); i++ {
-		aligned = want[i].Name == have[i].Name
+// befores is backend b's servers as they run: address, port, weight and
+// state from HAProxy, every other setting from the server line on disk
+// (disk nil: the file holds the desired lines), and the admission facts, in out (reused).
+func befores(b *render.Backend, rows []haproxy.ActualServer, disk map[string]map[string]string, adm *admissionState, out []plan.Before) []plan.Before {
+	aligned := len(rows) == len(b.Servers)
+	for i := 0; aligned && i < len(rows); i++ {
+		aligned = rows[i].Name == b.Servers[i].Name
 	}
-	x := &serverIndex{aligned: aligned, list: have}
+	var wantByName map[string]*render.Server
 	if !aligned {
-		x.byName = make(map[string]haproxy.ActualServer, len(have))
-		for _, s := range have {
-			x.byName[s.Name] = s
+		wantByName = make(map[string]*render.Server, len(b.Servers))
+		for i := range b.Servers {
+			wantByName[b.Servers[i].Name] = &b.Servers[i]
 		}
 	}
-	return x
-}
-
-// get returns the running server named name; in the aligned case callers
-// ask in order.
-func (x *serverIndex) get(name string) (haproxy.ActualServer, bool) {
-	if x.aligned {
-		s := x.list[x.pos]
-		x.pos++
-		return s, true
-	}
-	s, ok := x.byName[name]
-	return s, ok
-}
-
-// extra lists the running servers that are not wanted, sorted.
-func (x *serverIndex) extra(want []render.Server) []string {
-	if x.aligned {
-		return nil
-	}
-	wanted := make(map[string]bool, len(want))
-	for _, s := range want {
-		wanted[s.Name] = true
-	}
-	var out []string
-	for name := range x.byName {
-		if !wanted[name] {
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func reloadReason(b render.Backend, s render.Server, what string) string {
-	if s.Hostname {
-		return fmt.Sprintf("server %s/%s has a DNS name (%s): the runtime API cannot %s it, a reload can", b.Name, s.Name, s.Address, what)
-	}
-	return fmt.Sprintf("backend %s uses balance %s: server changes (%s %s) need a reload", b.Name, b.Balance, what, s.Name)
-}
-
-func stateOf(s render.Server) string {
-	if s.State == "" {
-		return haproxy.StateReady
-	}
-	return s.State
-}
-
-// runtimeWeight is the weight HAProxy shows for s: the rendered config
-// writes a drained server as weight 0.
-func runtimeWeight(s render.Server) int {
-	if s.State == haproxy.StateDrain {
-		return 0
-	}
-	return s.Weight
-}
-
-// staticKeywords is a server line without its name, address, weight and
-// maintenance flag: the settings only `add server` (or a reload) can set.
-func staticKeywords(line string) string {
-	f := strings.Fields(line)
-	if len(f) < 3 {
-		return line
-	}
-	var out []string
-	for i := 3; i < len(f); i++ {
-		switch f[i] {
-		case "weight":
-			i++
-		case "disabled":
-		default:
-			out = append(out, f[i])
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-// serverLines indexes the server lines of a haproxy.cfg by backend and name.
-// Every backend section appears, even without servers.
-func serverLines(cfg []byte) map[string]map[string]string {
-	out := map[string]map[string]string{}
-	var cur map[string]string
-	sc := bufio.NewScanner(bytes.NewReader(cfg))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if line[0] != ' ' && line[0] != '\t' {
-			cur = nil
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "backend" {
-				cur = map[string]string{}
-				out[f[1]] = cur
-			}
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		t := strings.TrimSpace(line)
-		if f := strings.Fields(t); len(f) >= 3 && f[0] == "server" {
-			cur[f[1]] = t
-		}
-	}
-	return out
-}
-
-// withServerLines returns cfg with the named servers' lines replaced
-// (backend -> server -> new line without indent).
-func withServerLines(cfg []byte, repl map[string]map[string]string) []byte {
-	if len(repl) == 0 {
-		return cfg
-	}
-	var out bytes.Buffer
-	out.Grow(len(cfg))
-	var cur map[string]string
-	for len(cfg) > 0 {
-		line := cfg
-		if i := bytes.IndexByte(cfg, '\n'); i >= 0 {
-			line, cfg = cfg[:i+1], cfg[i+1:]
+	lines := disk[b.Name]
+	out = slices.Grow(out[:0], len(rows))[:len(rows)]
+	for i := range rows {
+		r := &rows[i]
+		var desired *render.Server
+		if aligned {
+			desired = &b.Servers[i]
 		} else {
-			cfg = nil
+			desired = wantByName[r.Name]
 		}
-		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' && line[0] != '#' && line[0] != '\n' {
-			cur = nil
-			if f := strings.Fields(string(line)); len(f) == 2 && f[0] == "backend" {
-				cur = repl[f[1]]
+		o := &out[i]
+		*o = plan.Before{}
+		line, onDisk := lines[r.Name]
+		switch {
+		case disk != nil && onDisk:
+			s, err := render.ParseServerLine(line)
+			if err != nil {
+				o.Unknown = errors.Is(err, render.ErrForeignServerLine)
+				s = render.Server{Name: r.Name}
+			}
+			o.Server = s
+		case desired != nil:
+			o.Server = *desired
+		default:
+			// Running, neither desired nor on disk: only deleted.
+			o.Server = render.Server{Name: r.Name}
+		}
+		if !o.Hostname {
+			// A server with a DNS name shows the resolved address: the
+			// runtime API cannot change it, the file says what it is.
+			o.Address, o.Port = r.Address, r.Port
+		}
+		o.Weight, o.State = r.Weight, r.State
+		if adm != nil {
+			k := b.Name + "/" + r.Name
+			if _, ok := adm.since[k]; ok {
+				o.Admitting = true
+				o.Replacing = adm.replacing[k]
+				o.CheckPassed = r.Up && haproxy.CheckPassed(r.CheckStatus)
 			}
 		}
-		if cur != nil && bytes.HasPrefix(line, []byte(render.ServerIndent+"server ")) {
-			if f := strings.Fields(string(line)); len(f) >= 2 {
-				if nl, ok := cur[f[1]]; ok {
-					out.WriteString(render.ServerIndent + nl + "\n")
-					continue
+	}
+	return out
+}
+
+// describe is an op as one line for drift reports and errors.
+func describe(op plan.Op) string {
+	s := op.Op + " " + op.Backend + "/" + op.Server
+	if op.From != "" || op.To != "" {
+		s += ": " + op.From + " -> " + op.To
+	}
+	return s
+}
+
+// persistedConfig is the desired haproxy.cfg as it runs: servers waiting for
+// their first passing check are written `disabled`, so a restart or reload
+// does not put them in service unchecked (the agent admits them again), and
+// servers whose replace waits for a later batch keep their running line.
+func persistedConfig(want *render.Host, adm *admissionState, c *hostChanges) []byte {
+	repl := map[string]map[string]string{}
+	set := func(be string, s render.Server) {
+		if repl[be] == nil {
+			repl[be] = map[string]string{}
+		}
+		repl[be][s.Name] = s.Line()
+	}
+	for _, op := range c.Ops {
+		if op.Batch > 1 {
+			if old, ok := c.Old[op.Backend+"/"+op.Server]; ok {
+				set(op.Backend, old)
+			}
+		}
+	}
+	if len(adm.since) > 0 {
+		for _, b := range want.Backends {
+			for _, s := range b.Servers {
+				if _, ok := adm.since[b.Name+"/"+s.Name]; ok {
+					s.State = haproxy.StateMaint
+					set(b.Name, s)
 				}
 			}
 		}
-		out.Write(line)
 	}
-	return out.Bytes()
+	return render.WithServerLines(want.HAProxy, repl)
 }

@@ -22,9 +22,12 @@ type persisted struct {
 	FailedRevision string `json:"failedRevision,omitempty"`
 	FailedKind     string `json:"failedKind,omitempty"`
 	FailedError    string `json:"failedError,omitempty"`
-	// Pending are servers added in maintenance whose first health check has
-	// not passed yet ("backend/server").
-	Pending []string `json:"pending,omitempty"`
+	// Pending are servers waiting for their first passing health check
+	// ("backend/server"), since when, and which of them replaced a server
+	// that was in service (see admission.go).
+	Pending      []string             `json:"pending,omitempty"`
+	PendingSince map[string]time.Time `json:"pendingSince,omitempty"`
+	Replacing    []string             `json:"replacing,omitempty"`
 }
 
 const (

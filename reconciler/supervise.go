@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/child"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/atomicfile"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/render"
@@ -15,10 +16,7 @@ import (
 // Child is one instance of a supervised process: *haproxy.Process and
 // *keepalived.Process implement it. Run blocks until the process exits
 // (nil when it stopped because ctx ended); Ready waits until it serves.
-type Child interface {
-	Run(ctx context.Context) error
-	Ready(ctx context.Context) error
-}
+type Child = child.Runner
 
 // Supervised describes a process the agent keeps running (--supervise).
 type Supervised struct {
@@ -33,87 +31,32 @@ type Supervised struct {
 	OnReady func(ctx context.Context, c Child) error
 }
 
-// restartReset is how long an instance must have served for the restart
-// backoff to fall back to RestartMin.
-const restartReset = time.Minute
-
-// Supervise runs s until ctx ends, then stops it and returns nil. The
-// first instance must come up: its outcome (nil once it serves, or why it
-// did not) is sent on up (nil: not reported; else it needs room for one
-// value), and a failure ends Supervise with that error, as
-// a host that cannot start haproxy should not pretend to run. Afterwards
-// an instance that exits by itself (a crash, a kill -9) is logged, counted
-// in ddc_gitops_agent_process_restarts_total{process} and started again
-// after a backoff (Config.RestartMin doubling up to RestartMax), however
+// Supervise runs s with child.Supervisor until ctx ends, then stops it and
+// returns nil. The first instance must come up: its outcome (nil once it
+// serves, or why it did not) is sent on up (nil: not reported; else it
+// needs room for one value), and a failure ends Supervise with that error,
+// as a host that cannot start haproxy should not pretend to run.
+// Afterwards an instance that exits by itself (a crash, a kill -9) is
+// logged, counted in ddc_gitops_agent_process_restarts_total{process} and
+// started again after a backoff (Config.RestartMin doubling up to
+// RestartMax, back to RestartMin after a minute of service), however
 // often that takes: keepalived then moves the VIPs back as the fleet's
 // preemption policy says.
 func (a *Agent) Supervise(ctx context.Context, s Supervised, up chan<- error) error {
-	backoff := a.cfg.RestartMin
-	for {
-		start := time.Now()
-		served, err := a.runChild(ctx, s, func() {
-			if up != nil {
-				up <- nil
-				up = nil
-			}
-		})
-		if ctx.Err() != nil {
-			if up != nil {
-				up <- fmt.Errorf("%s: %w", s.Name, ctx.Err())
-			}
-			return nil
-		}
-		if up != nil {
-			err = fmt.Errorf("starting %s: %w", s.Name, err)
-			up <- err
-			return err
-		}
-		if err == nil {
-			err = errors.New("it returned without an error")
-		}
-		if served && time.Since(start) >= restartReset {
-			backoff = a.cfg.RestartMin
-		}
-		a.metrics.restarts.WithLabelValues(s.Name).Inc()
-		a.log.Error("supervised process exited by itself: restarting it", "process", s.Name, "err", err,
-			"served", served, "ran", time.Since(start).Round(time.Millisecond), "restartIn", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil
-		case <-t.C:
-		}
-		backoff = min(2*backoff, a.cfg.RestartMax)
-	}
-}
-
-// runChild runs one instance of s until it exits; served reports whether
-// it became ready (then ready was called).
-func (a *Agent) runChild(ctx context.Context, s Supervised, ready func()) (served bool, err error) {
-	c := s.New()
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- c.Run(cctx) }()
-	timeout := s.ReadyTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	rctx, rcancel := context.WithTimeout(cctx, timeout)
-	err = c.Ready(rctx)
-	rcancel()
-	if err == nil && s.OnReady != nil {
-		err = s.OnReady(cctx, c)
-	}
-	if err != nil {
-		cancel()
-		<-done
-		return false, err
-	}
-	a.log.Info("supervised process serves", "process", s.Name)
-	ready()
-	return true, <-done
+	return child.Supervisor{
+		Name:         s.Name,
+		New:          s.New,
+		ReadyTimeout: s.ReadyTimeout,
+		OnReady:      s.OnReady,
+		RestartMin:   a.cfg.RestartMin,
+		RestartMax:   a.cfg.RestartMax,
+		OnServe:      func() { a.log.Info("supervised process serves", "process", s.Name) },
+		OnRestart: func(err error, served bool, ran, wait time.Duration) {
+			a.metrics.restarts.WithLabelValues(s.Name).Inc()
+			a.log.Error("supervised process exited by itself: restarting it", "process", s.Name, "err", err,
+				"served", served, "ran", ran.Round(time.Millisecond), "restartIn", wait)
+		},
+	}.Run(ctx, up)
 }
 
 // TrackHAProxy makes keepalived track the haproxy running as argv0 (the

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -81,7 +82,7 @@ func TestKeepalivedTracksOwnHAProxyOnly(t *testing.T) {
 	if _, err := os.Stat(keepalived.DefaultBin); err != nil {
 		t.Skip("keepalived not installed (make test installs it)")
 	}
-	lab := netns.NewTestLab(t)
+	lab := netnstest.NewLab(t)
 	ctx := testCtx(t, 120*time.Second)
 	host, err := lab.AddHost(ctx, "h1", netns.Link{Zone: "lo", Iface: "eth0", Addr: netip.MustParsePrefix("198.18.100.11/24")})
 	if err != nil {

@@ -54,11 +54,11 @@ func boundaryCases() []struct {
 		{"weights 0 and 256, no maxconn, huge maxconn", func(f *desired.Fleet) {
 			be(f, "ddc_nodes_http").ServerDefaults.Weight = intp(256)
 			be(f, "ddc_nodes_http").ServerDefaults.Maxconn = intp(0)
-			be(f, "ddc_nodes_grpc").ServerDefaults.Maxconn = intp(1 << 30)
+			be(f, "ddc_nodes_grpc").ServerDefaults.Maxconn = intp(desired.MaxMaxconn)
 			f.Nodes[0].Weight = intp(0)
 			f.Nodes[1].Weight = intp(256)
 		}},
-		{"huge frontend maxconn", func(f *desired.Fleet) { f.Zones[0].Frontends[0].Maxconn = 1 << 30 }},
+		{"largest frontend maxconn", func(f *desired.Fleet) { f.Zones[0].Frontends[0].Maxconn = desired.MaxMaxconn }},
 		{"retries 0 and 100", func(f *desired.Fleet) {
 			be(f, "ddc_nodes_http").Retries = intp(0)
 			be(f, "ddc_nodes_grpc").Retries = intp(100)

@@ -128,7 +128,7 @@ func FuzzLoadRender(f *testing.F) {
 			t.Fatalf("Load accepted the fleet (%s changed) but RenderAll failed: %v", target, err)
 		}
 		for _, h := range hosts {
-			got, err := ReadBackends(h.HAProxy)
+			got, err := readBackends(h.HAProxy)
 			if err != nil {
 				t.Fatalf("%s: ReadBackends: %v", h.Name, err)
 			}

@@ -242,16 +242,7 @@ func FormatDuration(d time.Duration) string {
 func Skeleton(cfg []byte) []byte {
 	var out bytes.Buffer
 	out.Grow(len(cfg))
-	for len(cfg) > 0 {
-		line := cfg
-		if i := bytes.IndexByte(cfg, '\n'); i >= 0 {
-			line, cfg = cfg[:i+1], cfg[i+1:]
-		} else {
-			cfg = nil
-		}
-		if bytes.HasPrefix(line, []byte(ServerIndent+"server ")) {
-			continue
-		}
+	for line, rest := nextNonServerLine(cfg); line != nil; line, rest = nextNonServerLine(rest) {
 		out.Write(line)
 	}
 	return out.Bytes()

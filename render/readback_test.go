@@ -15,7 +15,7 @@ func TestReadBackendsExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range hosts {
-		got, err := ReadBackends(h.HAProxy)
+		got, err := readBackends(h.HAProxy)
 		if err != nil {
 			t.Fatalf("%s: ReadBackends: %v", h.Name, err)
 		}
@@ -30,7 +30,7 @@ func TestReadBackendsExamples(t *testing.T) {
 // round-trip, and its fields too once drain is normalised to weight 0.
 func TestReadBackendsCases(t *testing.T) {
 	for _, rc := range allRendered(t) {
-		got, err := ReadBackends(rc.host.HAProxy)
+		got, err := readBackends(rc.host.HAProxy)
 		if err != nil {
 			t.Fatalf("%s: ReadBackends: %v", rc.name, err)
 		}
@@ -80,7 +80,7 @@ backend be
     server b [2001:db8::1]:443 weight 1 ssl verify none sni str(b.example) alpn h2 check check-ssl check-sni b.example disabled
     server c web.example:8080 weight 3 backup
 `
-	got, err := ReadBackends([]byte(cfg))
+	got, err := readBackends([]byte(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -229,14 +229,9 @@ func isRejectedPush(err error) bool {
 }
 
 func (r *Repo) attemptLocked(ctx context.Context, ch Change, attempt int) (Result, error) {
-	var head *object.Commit
-	var err error
-	if attempt == 1 {
-		head, err = r.localHeadLocked()
-	}
-	if head == nil {
-		head, err = r.fetchLocked(ctx)
-	}
+	// Always the branch as it is now: a head remembered from an earlier
+	// write may have been reset or reverted since.
+	head, err := r.fetchLocked(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -244,7 +239,7 @@ func (r *Repo) attemptLocked(ctx context.Context, ch Change, attempt int) (Resul
 	if err != nil || c == nil {
 		return res, err
 	}
-	if err := r.pushLocked(ctx, c.Hash, ch.Branch, attempt); err != nil {
+	if err := r.pushLocked(ctx, c.Hash, head.Hash, ch.Branch, attempt); err != nil {
 		return Result{}, err
 	}
 	res.Revision, res.Changed = c.Hash.String(), true
@@ -282,11 +277,7 @@ func (r *Repo) buildLocked(ch Change, head *object.Commit) (Result, *object.Comm
 		}
 		return Result{}, nil, fmt.Errorf("validating the changed desired state: %w", err)
 	}
-	baseTree, err := head.Tree()
-	if err != nil {
-		return Result{}, nil, fmt.Errorf("reading tree of %s: %w", head.Hash, err)
-	}
-	treeHash, _, err := writeTree(r.r.Storer, baseTree, changes)
+	treeHash, err := gittree.WriteTree(r.r.Storer, head.TreeHash, gittree.FileChanges(changes))
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("building the new tree: %w", err)
 	}
@@ -308,7 +299,13 @@ func (r *Repo) buildLocked(ch Change, head *object.Commit) (Result, *object.Comm
 	return res, c, nil
 }
 
-func (r *Repo) pushLocked(ctx context.Context, h plumbing.Hash, toBranch string, attempt int) error {
+// pushLocked pushes commit h. To the main branch it pushes only if the
+// remote branch is still at base, the head h was built on (a lease checked
+// by the server when it updates the ref): whatever else happened to the
+// branch since the fetch (a push, a reset, a revert), the push is rejected
+// and the change is rebuilt on the new head, so nothing the branch no
+// longer has is pushed back. A pull-request branch is force-updated.
+func (r *Repo) pushLocked(ctx context.Context, h, base plumbing.Hash, toBranch string, attempt int) error {
 	branch := r.opts.Branch
 	force := false
 	if toBranch != "" {
@@ -319,10 +316,14 @@ func (r *Repo) pushLocked(ctx context.Context, h plumbing.Hash, toBranch string,
 		return fmt.Errorf("updating %s: %w", local, err)
 	}
 	spec := fmt.Sprintf("%s:refs/heads/%s", local, branch)
+	opts := &git.PushOptions{RemoteName: "origin", Auth: r.opts.Auth}
 	if force {
 		spec = "+" + spec
+	} else {
+		opts.ForceWithLease = &git.ForceWithLease{RefName: plumbing.NewBranchReferenceName(branch), Hash: base}
 	}
-	err := r.r.PushContext(ctx, &git.PushOptions{RemoteName: "origin", RefSpecs: []config.RefSpec{config.RefSpec(spec)}, Auth: r.opts.Auth})
+	opts.RefSpecs = []config.RefSpec{config.RefSpec(spec)}
+	err := r.r.PushContext(ctx, opts)
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("pushing %s to %s (attempt %d): %w", branch, r.opts.URL, attempt, err)
 	}
@@ -386,19 +387,6 @@ func message(ch Change) string {
 	return b.String()
 }
 
-// localHeadLocked is the last known remote head, without fetching; nil if unknown.
-func (r *Repo) localHeadLocked() (*object.Commit, error) {
-	ref, err := r.r.Reference(r.remoteRef(), true)
-	if err != nil {
-		return nil, nil
-	}
-	c, err := r.r.CommitObject(ref.Hash())
-	if err != nil {
-		return nil, nil
-	}
-	return c, nil
-}
-
 type pendingChange struct {
 	ctx  context.Context
 	ch   Change
@@ -434,9 +422,11 @@ func (r *Repo) lead() {
 	batch := r.queue
 	r.queue = nil
 	r.qmu.Unlock()
+	ctx, cancel := batchContext(batch)
 	r.mu.Lock()
-	r.commitBatchLocked(batch)
+	r.commitBatchLocked(ctx, batch)
 	r.mu.Unlock()
+	cancel()
 	r.qmu.Lock()
 	if len(r.queue) > 0 {
 		go r.lead()
@@ -446,23 +436,42 @@ func (r *Repo) lead() {
 	r.qmu.Unlock()
 }
 
-func (r *Repo) commitBatchLocked(batch []*pendingChange) {
+// batchContext is the context a batch runs under: it carries the first
+// caller's values and ends when every caller's context has ended (nobody
+// waits for the batch any more) or when cancel is called.
+func batchContext(batch []*pendingChange) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	left := int64(len(batch))
+	var mu sync.Mutex
+	stops := make([]func() bool, 0, len(batch))
+	for _, p := range batch {
+		stops = append(stops, context.AfterFunc(p.ctx, func() {
+			mu.Lock()
+			left--
+			if left == 0 {
+				cancel()
+			}
+			mu.Unlock()
+		}))
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+func (r *Repo) commitBatchLocked(ctx context.Context, batch []*pendingChange) {
 	defer func() {
 		for _, p := range batch {
 			close(p.done)
 		}
 	}()
-	ctx := context.Background()
 	var last error
 	for attempt := 1; attempt <= r.opts.Retries; attempt++ {
-		var head *object.Commit
-		var err error
-		if attempt == 1 {
-			head, _ = r.localHeadLocked()
-		}
-		if head == nil {
-			head, err = r.fetchLocked(ctx)
-		}
+		// Always the branch as it is now (see attemptLocked).
+		head, err := r.fetchLocked(ctx)
 		if err != nil {
 			for _, p := range batch {
 				p.err = err
@@ -486,7 +495,7 @@ func (r *Repo) commitBatchLocked(batch []*pendingChange) {
 		if parent == head {
 			return
 		}
-		err = r.pushLocked(ctx, parent.Hash, "", attempt)
+		err = r.pushLocked(ctx, parent.Hash, head.Hash, "", attempt)
 		if err == nil {
 			return
 		}
@@ -499,7 +508,15 @@ func (r *Repo) commitBatchLocked(batch []*pendingChange) {
 			return
 		}
 		last = err
-		time.Sleep(min(time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond, 250*time.Millisecond))
+		d := min(time.Duration(attempt)*time.Duration(5+rand.IntN(20))*time.Millisecond, 250*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			for _, p := range batch {
+				p.res, p.err = Result{}, ctx.Err()
+			}
+			return
+		case <-time.After(d):
+		}
 	}
 	for _, p := range batch {
 		if p.err == nil {

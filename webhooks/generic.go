@@ -79,21 +79,9 @@ type genericPayload struct {
 
 // ServeHTTP verifies and handles one delivery.
 func (h *Generic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, code, err := h.readBody(w, r)
+	body, code, err := h.readSigned(w, r, SignatureHeader, h.secret)
 	if err != nil {
 		h.fail(w, r, code, err)
-		return
-	}
-	sig, ok := strings.CutPrefix(r.Header.Get(SignatureHeader), "sha256=")
-	got, herr := hex.DecodeString(sig)
-	if !ok || herr != nil {
-		h.fail(w, r, http.StatusUnauthorized, fmt.Errorf("missing or malformed %s header (want sha256=<hex>)", SignatureHeader))
-		return
-	}
-	m := hmac.New(sha256.New, h.secret)
-	m.Write(body)
-	if !hmac.Equal(got, m.Sum(nil)) {
-		h.fail(w, r, http.StatusUnauthorized, errors.New("signature check failed"))
 		return
 	}
 	delivery := r.Header.Get(DeliveryHeader)

@@ -29,7 +29,7 @@ type GitHubOptions struct {
 	Notifier Notifier
 	// Timeout bounds one background fan-out (default 30s).
 	Timeout time.Duration
-	// MaxBody bounds the payload (default 25 MiB).
+	// MaxBody bounds the payload (default DefaultMaxBody, 5 MiB).
 	MaxBody int64
 	// DedupSize is how many delivery ids are remembered (default 4096).
 	DedupSize int
@@ -64,16 +64,12 @@ func NewGitHub(opts GitHubOptions) (*GitHub, error) {
 
 // ServeHTTP verifies and handles one delivery.
 func (h *GitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, code, err := h.readBody(w, r)
+	body, code, err := h.readSigned(w, r, github.SHA256SignatureHeader, h.secret)
 	if err != nil {
 		h.fail(w, r, code, err)
 		return
 	}
 	sig := r.Header.Get(github.SHA256SignatureHeader)
-	if sig == "" {
-		h.fail(w, r, http.StatusUnauthorized, fmt.Errorf("missing %s header", github.SHA256SignatureHeader))
-		return
-	}
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		h.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("content type: %w", err))

@@ -11,14 +11,19 @@
 package webhooks
 
 import (
+	"bytes"
 	"container/list"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,9 +43,22 @@ func (f NotifierFunc) SyncAll(ctx context.Context, reason string) error { return
 
 // Defaults for Options.
 const (
-	DefaultTimeout   = 30 * time.Second
-	DefaultMaxBody   = 25 << 20 // GitHub caps payloads at 25 MB
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBody bounds a payload. GitHub allows up to 25 MB, but a
+	// push payload lists at most 20 commits and is far smaller; a larger
+	// one is refused (413) and the agents' poll picks the change up.
+	DefaultMaxBody   = 5 << 20
 	DefaultDedupSize = 4096
+	// MaxUnverified is how many bodies whose signature is not checked yet
+	// are read at once (per receiver); more wait up to UnverifiedWait and
+	// are then refused with 503. With DefaultMaxBody this bounds what
+	// unsigned traffic can make a receiver hold to about 40 MiB, whatever
+	// its size and concurrency.
+	MaxUnverified  = 4
+	UnverifiedWait = 2 * time.Second
+	// ReadTimeout bounds how long reading one body may take, so a slow
+	// sender cannot keep an unverified slot.
+	ReadTimeout = 10 * time.Second
 )
 
 // common holds what both receivers share: the notifier, the background
@@ -51,6 +69,7 @@ type common struct {
 	maxBody  int64
 	log      *slog.Logger
 	dedup    *lru
+	signed   *SignedReader
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -78,7 +97,8 @@ func newCommon(n Notifier, timeout time.Duration, maxBody int64, dedup int, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup), ctx: ctx, cancel: cancel}, nil
+	return &common{notifier: n, timeout: timeout, maxBody: maxBody, log: log, dedup: newLRU(dedup),
+		signed: NewSignedReader(maxBody), ctx: ctx, cancel: cancel}, nil
 }
 
 // Close cancels running fan-outs and waits for them to return.
@@ -131,17 +151,83 @@ func (c *common) fanout(reason string) {
 	}
 }
 
-// readBody reads the request body up to the limit.
-func (c *common) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.maxBody))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", mbe.Limit)
+// readSigned reads the body of a delivery signed in header (see
+// SignedReader).
+func (c *common) readSigned(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
+	return c.signed.Read(w, r, header, secret)
+}
+
+// SignedReader reads request bodies signed with "sha256=" +
+// hex(HMAC-SHA256(secret, body)) in a header, at a bounded cost to anyone
+// without the secret: a missing or malformed signature is refused before
+// the body is read, a declared length over the limit too; at most
+// MaxUnverified bodies are read at once, each within ReadTimeout, into one
+// of MaxUnverified reused buffers; only a verified body is copied out. The
+// webhook receivers and the agent's /v1/sync use it. It is safe for
+// concurrent use.
+type SignedReader struct {
+	maxBody int64
+	// bufs holds the buffers bodies whose signature is not checked yet
+	// are read into, allocated on first use and reused, so unsigned
+	// traffic makes no garbage either.
+	bufs chan *[]byte
+}
+
+// NewSignedReader returns a SignedReader for bodies of at most maxBody
+// bytes (DefaultMaxBody when <= 0).
+func NewSignedReader(maxBody int64) *SignedReader {
+	if maxBody <= 0 {
+		maxBody = DefaultMaxBody
 	}
-	if err != nil {
+	bufs := make(chan *[]byte, MaxUnverified)
+	for range MaxUnverified {
+		bufs <- new([]byte)
+	}
+	return &SignedReader{maxBody: maxBody, bufs: bufs}
+}
+
+// Read returns r's body when its signature in header verifies under
+// secret, or the HTTP status and error to answer with.
+func (s *SignedReader) Read(w http.ResponseWriter, r *http.Request, header string, secret []byte) ([]byte, int, error) {
+	sig, ok := strings.CutPrefix(r.Header.Get(header), "sha256=")
+	want, err := hex.DecodeString(sig)
+	if !ok || err != nil || len(want) != sha256.Size {
+		return nil, http.StatusUnauthorized, fmt.Errorf("missing or malformed %s header (want sha256=<64 hex digits>)", header)
+	}
+	if r.ContentLength > s.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload of %d bytes is larger than %d bytes", r.ContentLength, s.maxBody)
+	}
+	wait := time.NewTimer(UnverifiedWait)
+	defer wait.Stop()
+	var buf *[]byte
+	select {
+	case buf = <-s.bufs:
+		defer func() { s.bufs <- buf }()
+	case <-wait.C:
+		w.Header().Set("Retry-After", "5")
+		return nil, http.StatusServiceUnavailable, fmt.Errorf("too many deliveries being verified at once (%d)", MaxUnverified)
+	case <-r.Context().Done():
+		return nil, http.StatusServiceUnavailable, r.Context().Err()
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(ReadTimeout))
+	if *buf == nil {
+		*buf = make([]byte, s.maxBody+1)
+	}
+	b := (*buf)[:s.maxBody+1]
+	n, err := io.ReadFull(r.Body, b)
+	switch {
+	case err == nil:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("payload larger than %d bytes", s.maxBody)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	default:
 		return nil, http.StatusBadRequest, fmt.Errorf("reading payload: %w", err)
 	}
-	return b, 0, nil
+	m := hmac.New(sha256.New, secret)
+	m.Write(b[:n])
+	if !hmac.Equal(want, m.Sum(nil)) {
+		return nil, http.StatusUnauthorized, errors.New("signature check failed")
+	}
+	return bytes.Clone(b[:n]), 0, nil
 }
 
 // Reply is the JSON body of every webhook response.

@@ -19,6 +19,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -40,8 +41,8 @@ func record(i int) chain.Record {
 // forge, reading a fixed registry.
 func newBot(t *testing.T, reg bot.Registry) (*bot.Bot, *gitserver.Server) {
 	t.Helper()
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustSeed(t, "../../examples/fleet", "seed")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 	dir := t.TempDir()
 	r, err := repo.Open(context.Background(), repo.Options{URL: srv.URL(), Dir: filepath.Join(dir, "repo")})
 	if err != nil {

@@ -68,19 +68,22 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 		Args: argsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd.Context(), cmd, f) },
 	}
+	// Every default comes from reconciler.DefaultConfig (or the driver
+	// and trigger packages it names): flags only override it.
+	def := reconciler.DefaultConfig()
 	fl := cmd.Flags()
 	fl.StringVar(&f.repo, "repo", "", "fleet repository URL (https://, ssh://, file:// or a path)")
 	fl.StringVar(&f.branch, "branch", "main", "branch to follow")
 	fl.StringVar(&f.host, "host", "", "this host's name in the desired state (default: the hostname)")
-	fl.StringVar(&f.stateDir, "state-dir", "/var/lib/ddc-gitops", "where the clone, the applied revision and the last good configs live")
+	fl.StringVar(&f.stateDir, "state-dir", def.StateDir, "where the clone, the applied revision and the last good configs live")
 	fl.StringVar(&f.gitToken, "git-token-file", "", "file holding an HTTPS access token for the repository")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "SSH private key for ssh:// repositories")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for ssh:// repositories (required with --ssh-key)")
-	fl.StringVar(&f.haproxyBin, "haproxy-bin", "/usr/sbin/haproxy", "haproxy binary")
-	fl.StringVar(&f.haproxyConfig, "haproxy-config", "/etc/haproxy/haproxy.cfg", "haproxy.cfg the agent manages")
-	fl.StringVar(&f.masterSocket, "master-socket", "/run/haproxy-master.sock", "haproxy master CLI socket (-S)")
-	fl.StringVar(&f.adminSocket, "admin-socket", "/run/haproxy/admin.sock", "haproxy runtime API socket (rendered into haproxy.cfg)")
-	fl.StringVar(&f.haproxyPID, "haproxy-pid", "/run/haproxy.pid", "haproxy master's pid file (--supervise: a master left by a killed agent is adopted, not duplicated)")
+	fl.StringVar(&f.haproxyBin, "haproxy-bin", def.HAProxy.Bin, "haproxy binary")
+	fl.StringVar(&f.haproxyConfig, "haproxy-config", def.HAProxy.ConfigPath, "haproxy.cfg the agent manages")
+	fl.StringVar(&f.masterSocket, "master-socket", def.HAProxy.MasterSocket, "haproxy master CLI socket (-S)")
+	fl.StringVar(&f.adminSocket, "admin-socket", def.HAProxy.AdminSocket, "haproxy runtime API socket (rendered into haproxy.cfg)")
+	fl.StringVar(&f.haproxyPID, "haproxy-pid", def.HAProxy.PIDFile, "haproxy master's pid file (--supervise: a master left by a killed agent is adopted, not duplicated)")
 	fl.BoolVar(&f.keepalived, "keepalived", true, "manage keepalived.conf")
 	fl.StringVar(&f.kaBin, "keepalived-bin", keepalived.DefaultBin, "keepalived binary")
 	fl.StringVar(&f.kaConfig, "keepalived-config", keepalived.DefaultConfigPath, "keepalived.conf the agent manages")
@@ -90,12 +93,12 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:9100", "address of the agent's HTTP API (/v1/status, /v1/sync, /metrics); empty disables it")
 	fl.StringVar(&f.syncTokenFile, "sync-token-file", "", "file holding the bearer token POST /v1/sync requires (or $DDC_GITOPS_SYNC_TOKEN)")
 	fl.StringVar(&f.secretFile, "webhook-secret-file", "", "file holding a webhook secret: POST /v1/sync also accepts X-Hub-Signature-256 (or $DDC_GITOPS_WEBHOOK_SECRET)")
-	fl.DurationVar(&f.poll, "poll", 15*time.Second, "poll interval (the backstop to webhooks)")
-	fl.Float64Var(&f.pollJitter, "poll-jitter", 0.2, "relative jitter of the poll interval")
-	fl.StringVar(&f.drift, "drift", reconciler.DriftCorrect, "what to do with changes made by hand: correct or warn")
-	fl.DurationVar(&f.debounce, "reload-debounce", 2*time.Second, "least time between two haproxy reloads; changes meanwhile are applied together")
-	fl.DurationVar(&f.admitTimeout, "admit-timeout", 10*time.Second, "how long a new server may take to pass its first health check before it is held out")
-	fl.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "how long a removed server drains before its sessions are shut down")
+	fl.DurationVar(&f.poll, "poll", trigger.DefaultPollInterval, "poll interval (the backstop to webhooks)")
+	fl.Float64Var(&f.pollJitter, "poll-jitter", trigger.DefaultPollJitter, "relative jitter of the poll interval")
+	fl.StringVar(&f.drift, "drift", def.Drift, "what to do with changes made by hand: correct or warn")
+	fl.DurationVar(&f.debounce, "reload-debounce", def.ReloadDebounce, "least time between two haproxy reloads; changes meanwhile are applied together")
+	fl.DurationVar(&f.admitTimeout, "admit-timeout", def.AdmitTimeout, "how long a new server may wait for its first passing health check before it is reported stuck (it stays out of service until it passes; the reconcile never waits)")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", def.DrainTimeout, "how long a removed server drains before its sessions are shut down")
 	fl.BoolVar(&f.once, "once", false, "run one reconcile and exit: 0 when the host converged, 1 otherwise")
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
@@ -169,7 +172,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		StateDir: f.stateDir,
 		Render:   render.Options{CrtBase: f.crtBase},
 		HAProxy: reconciler.HAProxyPaths{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig,
-			MasterSocket: f.masterSocket, AdminSocket: f.adminSocket},
+			MasterSocket: f.masterSocket, AdminSocket: f.adminSocket, PIDFile: f.haproxyPID},
 		Drift:          f.drift,
 		ReloadDebounce: f.debounce,
 		AdmitTimeout:   f.admitTimeout,
@@ -182,6 +185,17 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	}
 	if err := checkRenderedPaths(f); err != nil {
 		return err
+	}
+	// The agent API's secrets are checked before anything starts.
+	var token, secret string
+	if f.listen != "" {
+		if token, err = readSharedSecret("sync-token-file", f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+			return err
+		}
+		if secret, err = readSharedSecret("webhook-secret-file", f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET"); err != nil {
+			return err
+		}
+		warnExposure(log, "the agent API", f.listen, false)
 	}
 	kaLog := log.With("process", "keepalived")
 	// reloads counts the reloads of the keepalived processes --supervise
@@ -243,14 +257,6 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		}
 	}
 	if f.listen != "" {
-		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
-		if err != nil {
-			return fail(err)
-		}
-		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
-		if err != nil {
-			return fail(err)
-		}
 		h, err := a.Handler(trigger.HTTPAuth{Token: token, Secret: secret}, reg)
 		if err != nil {
 			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
@@ -264,7 +270,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	g.Go(func() error { return tr.Poll(ctx, f.poll, f.pollJitter) })
 	tr.Signals(ctx, syscall.SIGHUP)
 	if f.watch != "" {
-		g.Go(func() error { return tr.Watch(ctx, f.watch, 200*time.Millisecond) })
+		g.Go(func() error { return tr.Watch(ctx, f.watch, trigger.DefaultDebounce) })
 	}
 	g.Go(func() error { return a.Run(ctx) })
 	log.Info("agent started", "host", f.host, "repo", f.repo, "watch", f.watch, "branch", f.branch)

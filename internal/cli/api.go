@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -40,6 +38,7 @@ type apiFlags struct {
 	forgeKind, ghOwner, ghRepo, ghTokenFile   string
 	ghAPIURL, forgeStateDir                   string
 	ghSecretFile, genericSecretFile           string
+	gitAuth                                   gitAuthFlags
 	commitStatuses                            bool
 	publicURL                                 string
 	logFormat, logLevel                       string
@@ -71,6 +70,7 @@ or admin.`,
 	fl.StringVar(&f.branch, "branch", "main", "branch to commit to")
 	fl.StringVar(&f.repoDir, "repo-dir", "/var/lib/ddc-gitops/api-repo", "where the API keeps its bare clone")
 	fl.StringVar(&f.gitTokenFile, "git-token-file", "", "file holding an HTTPS token for the repository (or $DDC_GITOPS_GIT_TOKEN)")
+	f.gitAuth.registerSSH(fl, "")
 	fl.StringVar(&f.usersFile, "users-file", "", "YAML users file: users: [{username, passwordHash, role}] (required)")
 	fl.StringVar(&f.jwtSecretFile, "jwt-secret-file", "", "file holding the JWT signing secret, at least 32 bytes (or $DDC_GITOPS_JWT_SECRET)")
 	fl.DurationVar(&f.tokenTTL, "token-ttl", time.Hour, "lifetime of issued tokens")
@@ -135,9 +135,13 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if err != nil {
 		return err
 	}
-	secret, err := readSecret(f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
+	secret, err := readSharedSecret("jwt-secret-file", f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
 	if err != nil {
 		return err
+	}
+	warnExposure(log, "the API", f.listen, f.tlsCert != "")
+	if f.tokenTTL > maxTokenTTL {
+		log.Warn("--token-ttl is longer than a day: a leaked token stays valid that long (tokens cannot be revoked)", "tokenTTL", f.tokenTTL)
 	}
 	cfg := api.Config{
 		Listen: f.listen, TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Version: Version,
@@ -158,16 +162,16 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	}
-	if cfg.AgentToken, err = readSecret(f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+	if cfg.AgentToken, err = readSharedSecret("agent-token-file", f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
 		return err
 	}
 	if f.ghSecretFile != "" {
-		if cfg.GitHubWebhookSecret, err = readSecret(f.ghSecretFile, ""); err != nil {
+		if cfg.GitHubWebhookSecret, err = readSharedSecret("webhook-github-secret-file", f.ghSecretFile, ""); err != nil {
 			return err
 		}
 	}
 	if f.genericSecretFile != "" {
-		if cfg.GenericWebhookSecret, err = readSecret(f.genericSecretFile, ""); err != nil {
+		if cfg.GenericWebhookSecret, err = readSharedSecret("webhook-generic-secret-file", f.genericSecretFile, ""); err != nil {
 			return err
 		}
 	}
@@ -193,9 +197,9 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if err != nil {
 		return err
 	}
-	var auth transport.AuthMethod
-	if gitToken != "" {
-		auth = &githttp.BasicAuth{Username: "git", Password: gitToken}
+	auth, err := f.gitAuth.method(f.repoURL, gitToken, "")
+	if err != nil {
+		return usageError{err}
 	}
 	if err := os.MkdirAll(filepath.Dir(f.repoDir), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(f.repoDir), err)
@@ -215,8 +219,8 @@ func runAPI(ctx context.Context, f apiFlags) error {
 		}
 		if bcfg.RepoURL == "" {
 			bcfg.RepoURL, bcfg.Branch = f.repoURL, f.branch
-			if bcfg.GitToken == "" {
-				bcfg.GitToken = gitToken
+			if bcfg.GitAuth == nil {
+				bcfg.GitAuth = auth
 			}
 		}
 		b, err := bot.Open(ctx, bcfg, deps.Registry, log.With("component", "bot"))

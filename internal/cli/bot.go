@@ -35,6 +35,7 @@ type botFlags struct {
 	ghTokenFile, ghAPIURL      string
 	authorName, authorEmail    string
 	syncOnStart                bool
+	gitAuth                    gitAuthFlags
 }
 
 // register adds the flags, each name prefixed with prefix ("" or "bot-").
@@ -56,6 +57,7 @@ func (f *botFlags) register(fl *pflag.FlagSet, prefix string) {
 	fl.StringVar(&f.repo, prefix+"repo", "", "fleet repository URL")
 	fl.StringVar(&f.branch, prefix+"branch", "main", "the fleet's main branch")
 	fl.StringVar(&f.gitTokenFile, prefix+"git-token-file", "", "file holding an HTTPS token for the repository")
+	f.gitAuth.registerSSH(fl, prefix)
 	fl.StringVar(&f.forgeKind, prefix+"forge", "none", "github (pull requests) or none (proposal branches only)")
 	fl.StringVar(&f.ghOwner, prefix+"github-owner", "", "GitHub owner of the fleet repository")
 	fl.StringVar(&f.ghRepo, prefix+"github-repo", "", "GitHub repository name")
@@ -85,6 +87,12 @@ func (f *botFlags) config() (bot.Config, error) {
 	}
 	if cfg.GitToken, err = readSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN"); err != nil {
 		return cfg, err
+	}
+	if cfg.RepoURL != "" {
+		// The bot has always sent a token as GitHub's installation-token user.
+		if cfg.GitAuth, err = f.gitAuth.method(cfg.RepoURL, cfg.GitToken, "x-access-token"); err != nil {
+			return cfg, usageError{err}
+		}
 	}
 	if cfg.Forge.Token, err = readSecret(f.ghTokenFile, "GITHUB_TOKEN"); err != nil {
 		return cfg, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,7 +24,7 @@ type fleetSource struct {
 	dir string
 }
 
-func openFleet(arg string) (*fleetSource, error) {
+func openFleet(ctx context.Context, arg string) (*fleetSource, error) {
 	if rest, ok := strings.CutPrefix(arg, "git:"); ok {
 		repo, rev, found := strings.Cut(rest, "@")
 		if !found || repo == "" || rev == "" {
@@ -46,7 +47,15 @@ func openFleet(arg string) (*fleetSource, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory (a fleet is a directory with fleet.yaml at its root)", arg)
 	}
-	return &fleetSource{arg: arg, fsys: os.DirFS(abs), dir: abs}, nil
+	// Read the directory as a commit of it would hold it, so validate DIR
+	// and validate git:REPO@REV judge the same tree the same way: regular
+	// files only (size-capped), links followed only inside the tree, pipes
+	// and devices refused.
+	fsys, err := gittree.FromDir(ctx, abs, gittree.DirLimits{MaxFileBytes: desired.MaxFileBytes})
+	if err != nil {
+		return nil, fmt.Errorf("reading fleet directory %s: %w", arg, err)
+	}
+	return &fleetSource{arg: arg, fsys: fsys, dir: abs}, nil
 }
 
 // load runs the Go validation and, for the files it found nothing wrong in,

@@ -29,7 +29,7 @@ nothing. The text output is Markdown, ready for a pull-request comment.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var fleets [2]*fleetSource
 			for i, a := range args {
-				src, err := openFleet(a)
+				src, err := openFleet(cmd.Context(), a)
 				if err != nil {
 					return err
 				}

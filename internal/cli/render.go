@@ -42,7 +42,7 @@ working directory; --crt-base overrides it.`,
 			if only != "" && only != HAProxyFile && only != KeepalivedFile {
 				return usageError{fmt.Errorf("--only must be %s or %s", HAProxyFile, KeepalivedFile)}
 			}
-			src, err := openFleet(arg)
+			src, err := openFleet(cmd.Context(), arg)
 			if err != nil {
 				return err
 			}

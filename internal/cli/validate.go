@@ -20,7 +20,7 @@ Exit status 0: valid; 1: invalid; 2: usage error.`,
 			if len(args) == 1 {
 				arg = args[0]
 			}
-			src, err := openFleet(arg)
+			src, err := openFleet(cmd.Context(), arg)
 			if err != nil {
 				return err
 			}

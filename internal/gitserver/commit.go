@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
@@ -18,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/ddc-gitops/ddc-gitops/gittree"
 )
 
 // ErrEmptyCommit is returned (wrapped) when a change leaves the tree as it was.
@@ -37,7 +37,7 @@ func (s *Server) Commit(files map[string][]byte, deletes []string, msg string) (
 }
 
 // commit runs the clone's commit as a push (see Options.OnPush).
-func (s *Server) commit(edits map[string]*edit, replace bool, parent, msg string) (h string, err error) {
+func (s *Server) commit(edits map[string]*gittree.Change, replace bool, parent, msg string) (h string, err error) {
 	err = s.pushing(func() error {
 		h, err = s.work.commit(context.Background(), edits, replace, parent, msg)
 		return err
@@ -74,34 +74,8 @@ func (s *Server) Seed(dir, msg string) (string, error) {
 // repository has no commit yet.
 func (s *Server) Head() (string, error) { return s.work.head(context.Background()) }
 
-// MustCommit is Commit that fails the test on error.
-func (s *Server) MustCommit(tb testing.TB, files map[string][]byte, deletes []string, msg string) string {
-	tb.Helper()
-	h, err := s.Commit(files, deletes, msg)
-	if err != nil {
-		tb.Fatalf("git server commit %q: %v", msg, err)
-	}
-	return h
-}
-
-// MustSeed is Seed that fails the test on error.
-func (s *Server) MustSeed(tb testing.TB, dir, msg string) string {
-	tb.Helper()
-	h, err := s.Seed(dir, msg)
-	if err != nil {
-		tb.Fatalf("git server seed from %s: %v", dir, err)
-	}
-	return h
-}
-
-// edit is the new state of one path: nil deletes it (file or directory).
-type edit struct {
-	data []byte
-	mode filemode.FileMode
-}
-
-func fileEdits(files map[string][]byte, deletes []string) (map[string]*edit, error) {
-	edits := make(map[string]*edit, len(files)+len(deletes))
+func fileEdits(files map[string][]byte, deletes []string) (map[string]*gittree.Change, error) {
+	edits := make(map[string]*gittree.Change, len(files)+len(deletes))
 	for _, p := range deletes {
 		if err := checkPath(p); err != nil {
 			return nil, err
@@ -115,7 +89,7 @@ func fileEdits(files map[string][]byte, deletes []string) (map[string]*edit, err
 		if _, dup := edits[p]; dup {
 			return nil, fmt.Errorf("path %q is both written and deleted", p)
 		}
-		edits[p] = &edit{data: b, mode: filemode.Regular}
+		edits[p] = &gittree.Change{Data: b}
 	}
 	return edits, nil
 }
@@ -133,8 +107,8 @@ func checkPath(p string) error {
 }
 
 // dirEdits reads every file of fsys, keeping executable bits and symlinks.
-func dirEdits(fsys fs.FS) (map[string]*edit, error) {
-	edits := map[string]*edit{}
+func dirEdits(fsys fs.FS) (map[string]*gittree.Change, error) {
+	edits := map[string]*gittree.Change{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -149,7 +123,7 @@ func dirEdits(fsys fs.FS) (map[string]*edit, error) {
 			if err != nil {
 				return err
 			}
-			edits[p] = &edit{data: []byte(target), mode: filemode.Symlink}
+			edits[p] = &gittree.Change{Data: []byte(target), Mode: filemode.Symlink}
 		case d.Type().IsRegular():
 			b, err := fs.ReadFile(fsys, p)
 			if err != nil {
@@ -163,7 +137,7 @@ func dirEdits(fsys fs.FS) (map[string]*edit, error) {
 			if info.Mode()&0o111 != 0 {
 				mode = filemode.Executable
 			}
-			edits[p] = &edit{data: b, mode: mode}
+			edits[p] = &gittree.Change{Data: b, Mode: mode}
 		}
 		return nil
 	})
@@ -237,7 +211,7 @@ func (c *clone) head(ctx context.Context) (string, error) {
 // commit applies edits on top of parent (the branch head when parent is
 // empty; an empty tree when replace is set), commits and pushes. A push
 // that loses a race with another pusher is retried on the new head.
-func (c *clone) commit(ctx context.Context, edits map[string]*edit, replace bool, parent, msg string) (string, error) {
+func (c *clone) commit(ctx context.Context, edits map[string]*gittree.Change, replace bool, parent, msg string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	force := parent != ""
@@ -274,7 +248,7 @@ func (c *clone) commit(ctx context.Context, edits map[string]*edit, replace bool
 	}
 }
 
-func (c *clone) commitOn(parent plumbing.Hash, edits map[string]*edit, replace bool, msg string) (plumbing.Hash, error) {
+func (c *clone) commitOn(parent plumbing.Hash, edits map[string]*gittree.Change, replace bool, msg string) (plumbing.Hash, error) {
 	var parents []plumbing.Hash
 	var baseTree plumbing.Hash
 	if !parent.IsZero() {
@@ -289,14 +263,9 @@ func (c *clone) commitOn(parent plumbing.Hash, edits map[string]*edit, replace b
 	if replace {
 		start = plumbing.ZeroHash
 	}
-	tree, err := c.editTree(start, edits)
+	tree, err := gittree.WriteTree(c.repo.Storer, start, edits)
 	if err != nil {
 		return plumbing.ZeroHash, err
-	}
-	if tree.IsZero() {
-		if tree, err = c.writeTree(nil); err != nil {
-			return plumbing.ZeroHash, err
-		}
 	}
 	if !parent.IsZero() && tree == baseTree {
 		return plumbing.ZeroHash, fmt.Errorf("committing %q: %w", msg, ErrEmptyCommit)
@@ -310,101 +279,6 @@ func (c *clone) commitOn(parent plumbing.Hash, edits map[string]*edit, replace b
 	h, err := c.repo.Storer.SetEncodedObject(o)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("storing commit: %w", err)
-	}
-	return h, nil
-}
-
-// editTree applies edits (paths relative to the tree) to the tree with hash
-// base (zero: an empty tree) and returns the new tree's hash, zero when it
-// ends up empty. Only the directories that change are read and rewritten.
-func (c *clone) editTree(base plumbing.Hash, edits map[string]*edit) (plumbing.Hash, error) {
-	entries := map[string]object.TreeEntry{}
-	if !base.IsZero() {
-		t, err := object.GetTree(c.repo.Storer, base)
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("reading tree %s: %w", base, err)
-		}
-		for _, e := range t.Entries {
-			entries[e.Name] = e
-		}
-	}
-	nested := map[string]map[string]*edit{}
-	for p, e := range edits {
-		first, rest, deeper := strings.Cut(p, "/")
-		if deeper {
-			if nested[first] == nil {
-				nested[first] = map[string]*edit{}
-			}
-			nested[first][rest] = e
-			continue
-		}
-		if e == nil {
-			delete(entries, first)
-			continue
-		}
-		h, err := c.writeBlob(e.data)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		entries[first] = object.TreeEntry{Name: first, Mode: e.mode, Hash: h}
-	}
-	for name, sub := range nested {
-		var subBase plumbing.Hash
-		if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
-			subBase = e.Hash
-		}
-		h, err := c.editTree(subBase, sub)
-		if err != nil {
-			return plumbing.ZeroHash, err
-		}
-		if h.IsZero() {
-			delete(entries, name)
-			continue
-		}
-		entries[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
-	}
-	if len(entries) == 0 {
-		return plumbing.ZeroHash, nil
-	}
-	list := make([]object.TreeEntry, 0, len(entries))
-	for _, e := range entries {
-		list = append(list, e)
-	}
-	return c.writeTree(list)
-}
-
-func (c *clone) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
-	sort.Sort(object.TreeEntrySorter(entries))
-	t := &object.Tree{Entries: entries}
-	o := c.repo.Storer.NewEncodedObject()
-	if err := t.Encode(o); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encoding tree: %w", err)
-	}
-	h, err := c.repo.Storer.SetEncodedObject(o)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("storing tree: %w", err)
-	}
-	return h, nil
-}
-
-func (c *clone) writeBlob(data []byte) (plumbing.Hash, error) {
-	o := c.repo.Storer.NewEncodedObject()
-	o.SetType(plumbing.BlobObject)
-	o.SetSize(int64(len(data)))
-	w, err := o.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("storing blob: %w", err)
-	}
-	_, err = w.Write(data)
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("storing blob: %w", err)
-	}
-	h, err := c.repo.Storer.SetEncodedObject(o)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("storing blob: %w", err)
 	}
 	return h, nil
 }

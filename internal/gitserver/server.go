@@ -5,11 +5,11 @@
 // counters, and helpers that seed and change the repository through a go-git
 // clone that pushes to it.
 //
-// In a test:
+// In a test, see package gitservertest (kept apart so the shipped binary,
+// whose lab runs this server, does not link "testing"):
 //
-//	srv := gitserver.NewTest(t, gitserver.Options{})
-//	srv.MustSeed(t, "../../examples/fleet", "seed")
-//	hash := srv.MustCommit(t, map[string][]byte{"nodes/x.yaml": data}, nil, "add x")
+//	srv := gitservertest.New(t, gitserver.Options{})
+//	gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 //	// clone srv.URL() ...
 //
 // In a long-running lab server, New + Run(ctx), or mount Handler() in any
@@ -32,7 +32,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -182,28 +181,6 @@ func New(dir string, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// NewTest creates a server in a temporary directory of tb, starts it and
-// stops it when the test ends. It fails the test on error.
-func NewTest(tb testing.TB, opts Options) *Server {
-	tb.Helper()
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(tbWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	s, err := New(tb.TempDir(), opts)
-	if err != nil {
-		tb.Fatalf("git server: %v", err)
-	}
-	if err := s.Start(); err != nil {
-		tb.Fatalf("git server: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Errorf("closing git server: %v", err)
-		}
-	})
-	return s
-}
-
 func (s *Server) runGit(dir string, args ...string) error {
 	cmd := exec.Command(s.git, args...)
 	cmd.Dir = dir
@@ -241,7 +218,9 @@ func (s *Server) Handler() http.Handler {
 			s.stats.infoRefs.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			s.stats.uploadPacks.Add(1)
-			defer func() { s.stats.uploadBytes.Add(cw.n) }()
+			// Counted as written: a client can finish reading the pack
+			// before this handler returns.
+			cw.counter = &s.stats.uploadBytes
 		case strings.HasSuffix(r.URL.Path, "/git-receive-pack"):
 			s.stats.receivePacks.Add(1)
 			_ = s.pushing(func() error { s.cgi.ServeHTTP(cw, r); return nil })
@@ -415,15 +394,17 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// countingWriter counts response body bytes.
+// countingWriter adds the response body bytes to counter, when set.
 type countingWriter struct {
 	http.ResponseWriter
-	n int64
+	counter *atomic.Int64
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(p)
-	w.n += int64(n)
+	if w.counter != nil {
+		w.counter.Add(int64(n))
+	}
 	return n, err
 }
 
@@ -440,14 +421,5 @@ func (w logWriter) Write(p []byte) (int, error) {
 	if msg := strings.TrimSpace(string(p)); msg != "" {
 		w.log.Warn("git http-backend", "stderr", msg)
 	}
-	return len(p), nil
-}
-
-// tbWriter sends log output to the test log.
-type tbWriter struct{ tb testing.TB }
-
-func (w tbWriter) Write(p []byte) (int, error) {
-	w.tb.Helper()
-	w.tb.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 // git runs the real git client and returns its trimmed output and error.
@@ -48,11 +49,11 @@ func readFile(t *testing.T, p string) string {
 }
 
 func TestSeedCloneCommitPush(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
+	srv := gitservertest.New(t, gitserver.Options{})
 	if h, err := srv.Head(); err != nil || h != "" {
 		t.Fatalf("head of an empty repository = %q, %v", h, err)
 	}
-	seed := srv.MustSeed(t, "../../examples/fleet", "seed")
+	seed := gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 
 	work := filepath.Join(t.TempDir(), "w")
 	mustGit(t, "", "clone", "-q", srv.URL(), work)
@@ -65,11 +66,12 @@ func TestSeedCloneCommitPush(t *testing.T) {
 	}
 
 	// A commit through the helper: add, change and delete files.
-	h := srv.MustCommit(t, map[string][]byte{
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{
 		"nodes/new.yaml":       []byte("kind: Node\nname: new\n"),
 		"a/b/c/deep.txt":       []byte("deep"),
 		"nodes/eu-node-1.yaml": []byte("changed\n"),
 	}, []string{"nodes/eu-node-2.yaml", "certs"}, "change")
+
 	mustGit(t, work, "pull", "-q", "--ff-only")
 	if got := mustGit(t, work, "rev-parse", "HEAD"); got != h {
 		t.Fatalf("pulled %s, want %s", got, h)
@@ -95,7 +97,7 @@ func TestSeedCloneCommitPush(t *testing.T) {
 	mustGit(t, work, "commit", "-q", "-m", "pushed over http")
 	mustGit(t, work, "push", "-q", "origin", "HEAD:main")
 	pushed := mustGit(t, work, "rev-parse", "HEAD")
-	h2 := srv.MustCommit(t, map[string][]byte{"after.txt": []byte("x")}, nil, "after push")
+	h2 := gitservertest.MustCommit(t, srv, map[string][]byte{"after.txt": []byte("x")}, nil, "after push")
 	mustGit(t, work, "pull", "-q", "--ff-only")
 	if got := mustGit(t, work, "log", "-1", "--format=%P"); got != pushed {
 		t.Errorf("helper commit parent = %s, want the pushed %s", got, pushed)
@@ -121,9 +123,9 @@ func TestSeedCloneCommitPush(t *testing.T) {
 }
 
 func TestForceCommit(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{Branch: "prod"})
-	first := srv.MustCommit(t, map[string][]byte{"f": []byte("1")}, nil, "one")
-	second := srv.MustCommit(t, map[string][]byte{"f": []byte("2")}, nil, "two")
+	srv := gitservertest.New(t, gitserver.Options{Branch: "prod"})
+	first := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1")}, nil, "one")
+	second := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("2")}, nil, "two")
 	rewritten, err := srv.ForceCommit(first, map[string][]byte{"f": []byte("2b")}, nil, "two rewritten")
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +184,8 @@ func TestAuth(t *testing.T) {
 		})
 	}
 	// The real git client with the token in the URL.
-	srv := gitserver.NewTest(t, gitserver.Options{Token: "s3cret"})
-	srv.MustCommit(t, map[string][]byte{"f": []byte("x")}, nil, "one")
+	srv := gitservertest.New(t, gitserver.Options{Token: "s3cret"})
+	gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("x")}, nil, "one")
 	authURL := strings.Replace(srv.URL(), "http://", "http://x:s3cret@", 1)
 	mustGit(t, "", "clone", "-q", authURL, filepath.Join(t.TempDir(), "ok"))
 	if _, err := git(t, "", "clone", "-q", srv.URL(), filepath.Join(t.TempDir(), "no")); err == nil {
@@ -192,8 +194,8 @@ func TestAuth(t *testing.T) {
 }
 
 func TestStopStartAndFailure(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustCommit(t, map[string][]byte{"f": []byte("1")}, nil, "one")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1")}, nil, "one")
 	url := srv.URL()
 	get := func() (int, error) {
 		resp, err := http.Get(url + "/info/refs?service=git-upload-pack")
@@ -213,7 +215,7 @@ func TestStopStartAndFailure(t *testing.T) {
 		t.Fatal("request to a stopped server succeeded")
 	}
 	// Commits still work while the HTTP side is down.
-	h := srv.MustCommit(t, map[string][]byte{"f": []byte("2")}, nil, "two while down")
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("2")}, nil, "two while down")
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -241,8 +243,8 @@ func TestStopStartAndFailure(t *testing.T) {
 }
 
 func TestConcurrentCommits(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustCommit(t, map[string][]byte{"base": []byte("0")}, nil, "base")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustCommit(t, srv, map[string][]byte{"base": []byte("0")}, nil, "base")
 	work := filepath.Join(t.TempDir(), "w")
 	mustGit(t, "", "clone", "-q", srv.URL(), work)
 	var wg sync.WaitGroup
@@ -291,12 +293,12 @@ func TestOnPush(t *testing.T) {
 		got = nil
 		return out
 	}
-	srv := gitserver.NewTest(t, gitserver.Options{OnPush: func(u gitserver.RefUpdate) {
+	srv := gitservertest.New(t, gitserver.Options{OnPush: func(u gitserver.RefUpdate) {
 		mu.Lock()
 		got = append(got, u)
 		mu.Unlock()
 	}})
-	seed := srv.MustSeed(t, "../../examples/fleet", "seed")
+	seed := gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 	check := func(what string, want ...gitserver.RefUpdate) {
 		t.Helper()
 		g := take()
@@ -322,7 +324,7 @@ func TestOnPush(t *testing.T) {
 		gitserver.RefUpdate{Ref: "refs/heads/topic", Before: one},
 		gitserver.RefUpdate{Ref: "refs/tags/v1", After: one})
 
-	h := srv.MustCommit(t, map[string][]byte{"x.txt": []byte("x")}, nil, "helper")
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{"x.txt": []byte("x")}, nil, "helper")
 	check("helper commit", gitserver.RefUpdate{Ref: "refs/heads/main", Before: one, After: h})
 
 	// A non-fast-forward push is refused: nothing changed, nothing reported.
@@ -331,7 +333,7 @@ func TestOnPush(t *testing.T) {
 		t.Fatal("a non-fast-forward push was accepted")
 	}
 	check("rejected push")
-	f := srv.MustCommit(t, map[string][]byte{"y.txt": []byte("y")}, nil, "on top")
+	f := gitservertest.MustCommit(t, srv, map[string][]byte{"y.txt": []byte("y")}, nil, "on top")
 	forced, err := srv.ForceCommit(one, map[string][]byte{"z.txt": []byte("z")}, nil, "forced")
 	if err != nil {
 		t.Fatal(err)

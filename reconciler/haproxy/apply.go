@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
@@ -62,32 +63,142 @@ func DelServerCommand(backend, name string) string {
 	return "del server " + backend + "/" + name
 }
 
-// AddOptions tune AddServers.
-type AddOptions struct {
-	// ApplyState puts each server in its State (ready, drain or maint) right
-	// after adding it. Without it every new server stays in maintenance until
-	// SetState or AdmitServers puts it in service.
-	ApplyState bool
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// DrainTimeout bounds how long a removed or replaced server drains
+	// before its remaining sessions are shut down (default 30s).
+	DrainTimeout time.Duration
 }
 
-// AddServers adds servers to backend in one session: `add server` (in
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	// Admitting lists the servers ("backend/server") Apply left waiting for
+	// their first passing health check: in drain with the check running, no
+	// traffic. Apply does not wait for them; the caller tracks them (see
+	// ServerStateRow.Admitted) and sets their state once the check passed.
+	Admitting []string
+	// Forced lists the removed servers ("backend/server") whose sessions
+	// were shut down when the drain timeout passed.
+	Forced []string
+	// Applied counts the ops applied.
+	Applied int
+}
+
+// Apply makes server changes through the runtime API: the ops of
+// plan.ServerChanges for changes it classified as runtime (a change that
+// needs a reload is not Apply's: its ops are applied by the reload). Ops run
+// backend by backend in the order their backends first appear: removals
+// (del, and the del half of replace: drain, wait for sessions, maint,
+// `del server`), then settings (set-addr, set-weight, set-maxconn,
+// set-state, admit), then additions (add and the add half of replace:
+// `add server` in maintenance with every keyword of the server line, `enable
+// health`, then its state; a server with a check goes to drain and is listed
+// in ApplyResult.Admitting). It never waits for a health check.
+func (r *Runtime) Apply(ctx context.Context, ops []plan.Op, opts ApplyOptions) (ApplyResult, error) {
+	var res ApplyResult
+	drain := opts.DrainTimeout
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
+	byBackend := map[string][]plan.Op{}
+	var order []string
+	for _, op := range ops {
+		if _, ok := byBackend[op.Backend]; !ok {
+			order = append(order, op.Backend)
+		}
+		byBackend[op.Backend] = append(byBackend[op.Backend], op)
+	}
+	for _, be := range order {
+		var dels []string
+		var adds []render.Server
+		var sets []string
+		var addrs []int // indexes in sets of set-addr commands
+		for _, op := range byBackend[be] {
+			if op.Op != plan.OpDel && op.New == nil {
+				return res, fmt.Errorf("applying %s %s/%s: the op carries no server", op.Op, be, op.Server)
+			}
+			switch op.Op {
+			case plan.OpAdd:
+				adds = append(adds, *op.New)
+			case plan.OpDel:
+				dels = append(dels, op.Server)
+			case plan.OpReplace:
+				dels = append(dels, op.Server)
+				adds = append(adds, *op.New)
+			case plan.OpSetAddr:
+				if op.New.Hostname {
+					return res, fmt.Errorf("setting address of %s/%s to %s: the runtime API does not resolve DNS names: %w", be, op.Server, op.New.Address, ErrNeedsReload)
+				}
+				addrs = append(addrs, len(sets))
+				sets = append(sets, SetAddrCommand(be, op.Server, op.New.Address, op.New.Port))
+			case plan.OpSetWeight:
+				sets = append(sets, SetWeightCommand(be, op.Server, op.New.Weight))
+			case plan.OpSetMaxconn:
+				sets = append(sets, SetMaxconnCommand(be, op.Server, op.New.Maxconn))
+			case plan.OpSetState:
+				sets = append(sets, SetStateCommand(be, op.Server, stateOrReady(op.New.State)))
+			case plan.OpAdmit:
+				// Drain, not maint, so the check runs; the caller sets the
+				// state once it passed.
+				sets = append(sets, EnableHealthCommand(be, op.Server), SetStateCommand(be, op.Server, StateDrain))
+				res.Admitting = append(res.Admitting, be+"/"+op.Server)
+			default:
+				return res, fmt.Errorf("applying %s/%s: unknown op %q", be, op.Server, op.Op)
+			}
+		}
+		if len(dels) > 0 {
+			d, err := r.delServers(ctx, be, dels, drain)
+			for _, n := range d.Forced {
+				res.Forced = append(res.Forced, be+"/"+n)
+			}
+			if err != nil {
+				return res, fmt.Errorf("removing servers from %s: %w", be, err)
+			}
+		}
+		if len(sets) > 0 {
+			replies, err := r.Exec(ctx, sets)
+			if err != nil {
+				return res, fmt.Errorf("changing servers of %s: %w", be, err)
+			}
+			for _, i := range addrs {
+				// 2.6 answers with severity [4] both on success ("IP changed
+				// from ...", "no need to change the addr") and on some failures.
+				if _, msg := splitSeverity(replies[i]); !strings.Contains(msg, "changed from") && !strings.Contains(msg, "no need to change") {
+					return res, fmt.Errorf("changing servers of %s: %w", be, &BatchError{Total: len(sets), Errors: []*CommandError{classifyForce(sets[i], replies[i])}})
+				}
+			}
+		}
+		if len(adds) > 0 {
+			admitting, err := r.addServers(ctx, be, adds)
+			if err != nil {
+				return res, fmt.Errorf("adding servers to %s: %w", be, err)
+			}
+			for _, n := range admitting {
+				res.Admitting = append(res.Admitting, be+"/"+n)
+			}
+		}
+		res.Applied += len(byBackend[be])
+	}
+	return res, nil
+}
+
+// addServers adds servers to backend in one session: `add server` (in
 // maintenance, with render.Server.Keywords so a runtime server equals the one
-// a reload would create) and `enable health` for servers with checks, then
-// the state when opts.ApplyState is set. It reads the backend back in the
-// same session and checks that every server exists with its address, port
-// and weight.
+// a reload would create), `enable health` for servers with checks, then the
+// state: a server with a check that is not to stay in maintenance goes to
+// drain (HAProxy runs no check in maintenance) and is returned in admitting;
+// one without a check gets its state at once. It reads the backend back in
+// the same session and checks that every server exists with its address,
+// port and weight.
 //
 // Servers with a DNS name fail with ErrNeedsReload (the runtime API does not
 // resolve names) before anything is sent. HAProxy refuses every server of a
 // backend whose balance algorithm is not dynamic: errors.Is(err,
 // ErrStaticBalance).
-func (r *Runtime) AddServers(ctx context.Context, backend string, servers []render.Server, opts AddOptions) error {
-	if len(servers) == 0 {
-		return nil
-	}
+func (r *Runtime) addServers(ctx context.Context, backend string, servers []render.Server) (admitting []string, err error) {
 	for _, s := range servers {
 		if s.Hostname {
-			return fmt.Errorf("adding %s/%s at %s: the runtime API does not resolve DNS names: %w", backend, s.Name, s.Address, ErrNeedsReload)
+			return nil, fmt.Errorf("adding %s/%s at %s: the runtime API does not resolve DNS names: %w", backend, s.Name, s.Address, ErrNeedsReload)
 		}
 	}
 	cmds := make([]string, 0, 3*len(servers)+1)
@@ -96,25 +207,30 @@ func (r *Runtime) AddServers(ctx context.Context, backend string, servers []rend
 		if s.Check {
 			cmds = append(cmds, EnableHealthCommand(backend, s.Name))
 		}
-		if opts.ApplyState && stateOrReady(s.State) != StateMaint {
-			cmds = append(cmds, SetStateCommand(backend, s.Name, stateOrReady(s.State)))
+		switch st := stateOrReady(s.State); {
+		case st == StateMaint:
+		case s.Check:
+			cmds = append(cmds, SetStateCommand(backend, s.Name, StateDrain))
+			admitting = append(admitting, s.Name)
+		default:
+			cmds = append(cmds, SetStateCommand(backend, s.Name, st))
 		}
 	}
 	cmds = append(cmds, "show servers state "+backend)
 	replies, err := r.Exec(ctx, cmds)
 	if err != nil {
-		return fmt.Errorf("adding %d servers to backend %s: %w", len(servers), backend, err)
+		return nil, fmt.Errorf("adding %d servers to backend %s: %w", len(servers), backend, err)
 	}
 	for i, c := range cmds {
 		if strings.HasPrefix(c, "add server ") {
 			if _, msg := splitSeverity(replies[i]); msg != "New server registered." {
-				return fmt.Errorf("adding servers to backend %s: %q answered %q", backend, c, replies[i])
+				return nil, fmt.Errorf("adding servers to backend %s: %q answered %q", backend, c, replies[i])
 			}
 		}
 	}
 	rows, err := ParseServersState(replies[len(replies)-1])
 	if err != nil {
-		return fmt.Errorf("reading back backend %s after adding servers: %w", backend, err)
+		return nil, fmt.Errorf("reading back backend %s after adding servers: %w", backend, err)
 	}
 	byName := make(map[string]ServerStateRow, len(rows))
 	for _, row := range rows {
@@ -124,13 +240,13 @@ func (r *Runtime) AddServers(ctx context.Context, backend string, servers []rend
 		row, ok := byName[s.Name]
 		switch {
 		case !ok:
-			return fmt.Errorf("reading back backend %s: server %s missing after add", backend, s.Name)
+			return nil, fmt.Errorf("reading back backend %s: server %s missing after add", backend, s.Name)
 		case row.Address != s.Address || row.Port != s.Port || row.UWeight != s.Weight:
-			return fmt.Errorf("reading back backend %s: server %s is %s:%d weight %d, want %s weight %d",
+			return nil, fmt.Errorf("reading back backend %s: server %s is %s:%d weight %d, want %s weight %d",
 				backend, s.Name, row.Address, row.Port, row.UWeight, s.Addr(), s.Weight)
 		}
 	}
-	return nil
+	return admitting, nil
 }
 
 func stateOrReady(s string) string {
@@ -138,31 +254,6 @@ func stateOrReady(s string) string {
 		return StateReady
 	}
 	return s
-}
-
-// SetWeight runs `set server BE/NAME weight N`.
-func (r *Runtime) SetWeight(ctx context.Context, backend, name string, weight int) error {
-	if _, err := r.Run(ctx, SetWeightCommand(backend, name, weight)); err != nil {
-		return fmt.Errorf("setting weight of %s/%s: %w", backend, name, err)
-	}
-	return nil
-}
-
-// SetAddr runs `set server BE/NAME addr IP port P`. addr must be an IP
-// address (the runtime API resolves no names).
-func (r *Runtime) SetAddr(ctx context.Context, backend, name, addr string, port int) error {
-	cmd := SetAddrCommand(backend, name, addr, port)
-	rep, err := r.Run(ctx, cmd)
-	if err != nil {
-		return fmt.Errorf("setting address of %s/%s: %w", backend, name, err)
-	}
-	// 2.6 answers with severity [4] both on success ("IP changed from ...",
-	// "no need to change the addr") and on some failures.
-	if _, msg := splitSeverity(rep); !strings.Contains(msg, "changed from") && !strings.Contains(msg, "no need to change") {
-		return fmt.Errorf("setting address of %s/%s: %w", backend, name,
-			&BatchError{Total: 1, Errors: []*CommandError{classifyForce(cmd, rep)}})
-	}
-	return nil
 }
 
 // classifyForce is classify for a reply known to be a failure.
@@ -174,27 +265,6 @@ func classifyForce(cmd, reply string) *CommandError {
 	return &CommandError{Command: cmd, Severity: sev, Reply: msg}
 }
 
-// SetState runs `set server BE/NAME state ready|drain|maint`.
-func (r *Runtime) SetState(ctx context.Context, backend, name, state string) error {
-	switch state {
-	case StateReady, StateDrain, StateMaint:
-	default:
-		return fmt.Errorf("setting state of %s/%s: unknown state %q (want ready, drain or maint)", backend, name, state)
-	}
-	if _, err := r.Run(ctx, SetStateCommand(backend, name, state)); err != nil {
-		return fmt.Errorf("setting state of %s/%s to %s: %w", backend, name, state, err)
-	}
-	return nil
-}
-
-// SetMaxconn runs `set maxconn server BE/NAME N`.
-func (r *Runtime) SetMaxconn(ctx context.Context, backend, name string, maxconn int) error {
-	if _, err := r.Run(ctx, SetMaxconnCommand(backend, name, maxconn)); err != nil {
-		return fmt.Errorf("setting maxconn of %s/%s: %w", backend, name, err)
-	}
-	return nil
-}
-
 // DelResult tells how DelServers removed servers.
 type DelResult struct {
 	// Deleted lists the removed servers.
@@ -204,20 +274,14 @@ type DelResult struct {
 	Forced []string
 }
 
-// DelServer removes one server; see DelServers.
-func (r *Runtime) DelServer(ctx context.Context, backend, name string, drainTimeout time.Duration) (forced bool, err error) {
-	res, err := r.DelServers(ctx, backend, []string{name}, drainTimeout)
-	return len(res.Forced) > 0, err
-}
-
-// DelServers removes servers from backend gracefully, all of them together:
+// delServers removes servers from backend gracefully, all of them together:
 // `set server state drain` (skipped for servers already in maintenance),
 // then polls `show stat` until none of them has a session or queued request,
 // for at most drainTimeout; then `set server state maint`, `shutdown sessions
 // server` for the servers still busy, and `del server`, retried while HAProxy
 // still reports connections attached (idle pooled connections close
 // asynchronously) for at most ReleaseTimeout. Each step is one session.
-func (r *Runtime) DelServers(ctx context.Context, backend string, names []string, drainTimeout time.Duration) (DelResult, error) {
+func (r *Runtime) delServers(ctx context.Context, backend string, names []string, drainTimeout time.Duration) (DelResult, error) {
 	var res DelResult
 	if len(names) == 0 {
 		return res, nil
@@ -356,164 +420,6 @@ func (r *Runtime) poll(ctx context.Context, cond func(context.Context) (bool, er
 		case <-t.C:
 		}
 	}
-}
-
-// Rejection is a server that did not pass its health check in time.
-type Rejection struct {
-	Name string
-	// CheckStatus is the last check's status (e.g. L4CON, L7STS), empty if
-	// no check completed.
-	CheckStatus string
-	// LastCheck is HAProxy's description of the last check (e.g.
-	// "Connection refused", "HTTP status check returned code <503>").
-	LastCheck string
-}
-
-// String is "name: STATUS (description)".
-func (r Rejection) String() string {
-	s := r.Name + ": " + r.CheckStatus
-	if r.CheckStatus == "" {
-		s += "no check completed"
-	}
-	if r.LastCheck != "" {
-		s += " (" + r.LastCheck + ")"
-	}
-	return s
-}
-
-// AdmitResult is the outcome of AdmitServers.
-type AdmitResult struct {
-	// Admitted servers are in their requested state.
-	Admitted []string
-	// Rejected servers stay in maintenance.
-	Rejected []Rejection
-}
-
-// AdmitServers adds servers and lets traffic reach each only after its
-// health check passed. Servers are added in maintenance with checks enabled;
-// since HAProxy runs no check on a server in maintenance, checked servers go
-// to drain state (checks run, no new traffic), and once a server is
-// operationally up with a passed last check it gets its State (ready unless
-// drain). Servers whose checks did not pass within timeout go back to
-// maintenance and are listed in Rejected with their last check status.
-// Servers without checks get their State directly; servers whose State is
-// maint are only added.
-func (r *Runtime) AdmitServers(ctx context.Context, backend string, servers []render.Server, timeout time.Duration) (AdmitResult, error) {
-	var res AdmitResult
-	if err := r.AddServers(ctx, backend, servers, AddOptions{}); err != nil {
-		return res, fmt.Errorf("admitting servers to %s: %w", backend, err)
-	}
-	target := map[string]string{}
-	var now []string
-	for _, s := range servers {
-		st := stateOrReady(s.State)
-		switch {
-		case st == StateMaint:
-			res.Admitted = append(res.Admitted, s.Name)
-		case !s.Check:
-			now = append(now, SetStateCommand(backend, s.Name, st))
-			res.Admitted = append(res.Admitted, s.Name)
-		default:
-			target[s.Name] = st
-			now = append(now, SetStateCommand(backend, s.Name, StateDrain))
-		}
-	}
-	if _, err := r.Exec(ctx, now); err != nil {
-		return res, fmt.Errorf("admitting servers to %s: %w", backend, err)
-	}
-	if len(target) == 0 {
-		return res, nil
-	}
-
-	// The last check status and description seen per pending server: a
-	// check in progress shows as "* STATUS" with an empty description.
-	reasons := map[string]Rejection{}
-	noteReasons := func(stats []StatRow) {
-		for _, row := range stats {
-			if _, ok := target[row.Name]; !ok || row.Type != StatServer {
-				continue
-			}
-			rj := reasons[row.Name]
-			rj.Name = row.Name
-			if st := strings.TrimPrefix(row.CheckStatus, "* "); st != "" && st != "INI" {
-				rj.CheckStatus = st
-			}
-			if row.LastCheck != "" {
-				rj.LastCheck = row.LastCheck
-			}
-			reasons[row.Name] = rj
-		}
-	}
-
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
-	err := r.poll(waitCtx, func(ctx context.Context) (bool, error) {
-		replies, err := r.Exec(ctx, []string{"show servers state " + backend, statServersCmd(backend)})
-		if err != nil {
-			return false, err
-		}
-		rows, err := ParseServersState(replies[0])
-		if err != nil {
-			return false, err
-		}
-		stats, err := ParseStat(replies[1])
-		if err != nil {
-			return false, err
-		}
-		noteReasons(stats)
-		var cmds, passed []string
-		for _, row := range rows {
-			st, ok := target[row.Name]
-			if !ok || !row.Up() || !CheckPassed(row.CheckStatusName()) {
-				continue
-			}
-			passed = append(passed, row.Name)
-			if st != StateDrain {
-				cmds = append(cmds, SetStateCommand(backend, row.Name, st))
-			}
-		}
-		if _, err := r.Exec(ctx, cmds); err != nil {
-			return false, err
-		}
-		for _, n := range passed {
-			delete(target, n)
-			res.Admitted = append(res.Admitted, n)
-		}
-		return len(target) == 0, nil
-	})
-	cancel()
-	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
-		return res, fmt.Errorf("waiting for health checks in %s: %w", backend, err)
-	}
-	if len(target) == 0 {
-		return res, nil
-	}
-
-	// Timeout: back to maintenance, with the reason (read first: show stat
-	// hides the check status of a server in maintenance).
-	cmds := []string{statServersCmd(backend)}
-	for _, s := range servers {
-		if _, ok := target[s.Name]; ok {
-			cmds = append(cmds, SetStateCommand(backend, s.Name, StateMaint))
-		}
-	}
-	replies, err := r.Exec(ctx, cmds)
-	if err != nil {
-		return res, fmt.Errorf("returning %d unhealthy servers of %s to maintenance: %w", len(target), backend, err)
-	}
-	stats, err := ParseStat(replies[0])
-	if err != nil {
-		return res, fmt.Errorf("reading check status in %s: %w", backend, err)
-	}
-	noteReasons(stats)
-	for _, s := range servers {
-		if _, ok := target[s.Name]; ok {
-			rj := reasons[s.Name]
-			rj.Name = s.Name
-			res.Rejected = append(res.Rejected, rj)
-		}
-	}
-	r.logger().Warn("servers failed their health check, left in maintenance", "backend", backend, "rejected", len(res.Rejected), "timeout", timeout)
-	return res, nil
 }
 
 // ActualServer is a server as HAProxy runs it: the render.Server fields the

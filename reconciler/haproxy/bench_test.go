@@ -46,7 +46,7 @@ func BenchmarkAdd1000Servers(b *testing.B) {
 			b.StopTimer()
 			ss := servers(i)
 			b.StartTimer()
-			if err := in.Runtime.AddServers(ctx, "be", ss, haproxy.AddOptions{}); err != nil {
+			if _, err := in.Runtime.Apply(ctx, adds("be", ss...), haproxy.ApplyOptions{}); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy/haproxytest"
 	"github.com/ddc-gitops/ddc-gitops/render"
@@ -98,4 +99,32 @@ func waitFor(t testing.TB, ctx context.Context, what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// op is one plan op on server s of backend be.
+func op(kind, be string, s render.Server) plan.Op {
+	return plan.Op{Op: kind, Backend: be, Server: s.Name, New: &s}
+}
+
+// adds are add ops for servers.
+func adds(be string, servers ...render.Server) []plan.Op {
+	out := make([]plan.Op, len(servers))
+	for i, s := range servers {
+		out[i] = op(plan.OpAdd, be, s)
+	}
+	return out
+}
+
+// dels are del ops for the named servers.
+func dels(be string, names ...string) []plan.Op {
+	out := make([]plan.Op, len(names))
+	for i, n := range names {
+		out[i] = plan.Op{Op: plan.OpDel, Backend: be, Server: n}
+	}
+	return out
+}
+
+// apply runs ops through the driver's one entry.
+func apply(ctx context.Context, in *haproxytest.Instance, drain time.Duration, ops ...plan.Op) (haproxy.ApplyResult, error) {
+	return in.Runtime.Apply(ctx, ops, haproxy.ApplyOptions{DrainTimeout: drain})
 }

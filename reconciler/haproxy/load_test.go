@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
@@ -50,7 +51,7 @@ func TestNoFailedRequestsDuringRuntimeChanges(t *testing.T) {
 		name := fmt.Sprintf("dyn%04d", next)
 		next++
 		s := server(name, p.host, p.port, 1+rng.IntN(100))
-		if err := in.Runtime.AddServers(ctx, "be", []render.Server{s}, haproxy.AddOptions{ApplyState: true}); err != nil {
+		if _, err := apply(ctx, in, 5*time.Second, adds("be", s)...); err != nil {
 			return err
 		}
 		live = append(live, name)
@@ -102,21 +103,21 @@ func TestNoFailedRequestsDuringRuntimeChanges(t *testing.T) {
 	start := time.Now()
 	for i := 0; i < changes; i++ {
 		var err error
-		switch op := rng.IntN(3); {
-		case op == 0 || len(live) <= 2:
+		switch k := rng.IntN(3); {
+		case k == 0 || len(live) <= 2:
 			counts["add"]++
 			err = add()
-		case op == 1:
+		case k == 1:
 			counts["weight"]++
-			err = in.Runtime.SetWeight(ctx, "be", live[rng.IntN(len(live))], 1+rng.IntN(100))
+			_, err = apply(ctx, in, 5*time.Second, op(plan.OpSetWeight, "be", render.Server{Name: live[rng.IntN(len(live))], Weight: 1 + rng.IntN(100)}))
 		default:
 			counts["del"]++
 			j := rng.IntN(len(live))
 			name := live[j]
 			live = append(live[:j], live[j+1:]...)
-			var forced bool
-			forced, err = in.Runtime.DelServer(ctx, "be", name, 5*time.Second)
-			if forced {
+			var res haproxy.ApplyResult
+			res, err = apply(ctx, in, 5*time.Second, dels("be", name)...)
+			if len(res.Forced) > 0 {
 				t.Errorf("deleting %s needed to shut down sessions", name)
 			}
 		}

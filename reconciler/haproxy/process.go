@@ -1,7 +1,7 @@
 package haproxy
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/child"
 )
 
 // Process runs haproxy in master-worker mode in the foreground
@@ -25,7 +25,7 @@ import (
 // --supervise mode, the lab and tests; on a host managed by systemd the unit
 // runs haproxy instead. A Process runs once; it must not be copied.
 type Process struct {
-	// Bin is the haproxy binary (default "haproxy" from PATH).
+	// Bin is the haproxy binary (default DefaultBin).
 	Bin string
 	// ConfigPath is the configuration file.
 	ConfigPath string
@@ -50,9 +50,10 @@ type Process struct {
 	// which execs in place: the pid stays haproxy's); empty: the caller's.
 	Netns string
 	// StopGrace is how long a soft stop (SIGUSR1: finish running sessions)
-	// may take before SIGTERM (default 10s; set it above the config's
-	// hard-stop-after to let sessions end by themselves); KillGrace how long
-	// SIGTERM may take before SIGKILL (default 5s).
+	// may take before SIGTERM (default DefaultStopGrace; set it above the
+	// config's hard-stop-after to let sessions end by themselves);
+	// KillGrace how long SIGTERM may take before SIGKILL (default
+	// DefaultKillGrace).
 	StopGrace, KillGrace time.Duration
 	// Logger receives haproxy's output lines: [NOTICE] as info,
 	// [WARNING] as warn, [ALERT] as error. Nil discards them.
@@ -103,74 +104,56 @@ func (p *Process) run(ctx context.Context) error {
 	if p.ConfigPath == "" || p.MasterSocket == "" {
 		return errors.New("haproxy process: ConfigPath and MasterSocket are required")
 	}
-	bin := p.Bin
-	if bin == "" {
-		bin = "haproxy"
-	}
 	if pid, ok := p.adoptable(ctx); ok {
-		return p.adopt(ctx, pid)
+		p.setPid(pid)
+		log := p.logger().With("pid", pid)
+		log.Info("adopting the running haproxy master (left by an earlier supervisor)")
+		return p.watch(ctx, child.Adopt("haproxy", pid, nil), log)
 	}
 	if ctx.Err() != nil {
 		return nil // stopped before anything started
 	}
-	exe := bin
+	exe := cmp.Or(p.Bin, DefaultBin)
 	if p.Alias != "" {
-		if err := linkAlias(p.Alias, bin); err != nil {
+		if err := linkAlias(p.Alias, exe); err != nil {
 			return err
 		}
 		exe = p.Alias
 	}
-	// Not tied to ctx: a cancel stops haproxy gracefully below.
-	cmd := netns.Command(context.Background(), p.Netns, exe, p.Args()...)
-	cmd.Dir = p.Dir
-	out := &lineLogger{p: p}
-	cmd.Stdout, cmd.Stderr = out, out
-	// Workers inherit the output pipe; do not let a stray one block Wait.
-	cmd.WaitDelay = 2 * time.Second
-	// Its own process group: a Ctrl-C on the agent's terminal reaches the
-	// agent only, which then stops haproxy gracefully through ctx.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", exe, err)
+	// No Pdeathsig: a master whose agent was killed keeps serving until
+	// the next agent adopts it.
+	proc, err := child.Start(child.Spec{Name: exe, Path: exe, Args: p.Args(), Dir: p.Dir, Netns: p.Netns, Lines: p.line})
+	if err != nil {
+		return err
 	}
-	p.setPid(cmd.Process.Pid)
-	log := p.logger().With("pid", cmd.Process.Pid)
+	p.setPid(proc.Pid())
+	log := p.logger().With("pid", proc.Pid())
 	log.Info("haproxy started", "exe", exe, "netns", p.Netns, "args", strings.Join(p.Args(), " "))
+	return p.watch(ctx, proc, log)
+}
 
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-
+// watch waits until the master exits (an error: it exited by itself) or
+// ctx ends; then it stops the master: SIGUSR1 (soft stop), SIGTERM after
+// StopGrace, SIGKILL after KillGrace.
+func (p *Process) watch(ctx context.Context, proc *child.Proc, log *slog.Logger) error {
 	select {
-	case err := <-waited:
-		out.flush()
-		return fmt.Errorf("haproxy exited by itself (%v); last output:\n%s", err, strings.Join(p.Output(20), "\n"))
+	case <-proc.Done():
+		if err := proc.Err(); err != nil {
+			return fmt.Errorf("haproxy exited by itself (%v); last output:\n%s", err, strings.Join(p.Output(20), "\n"))
+		}
+		return fmt.Errorf("haproxy master %d exited by itself; last output:\n%s", proc.Pid(), strings.Join(p.Output(20), "\n"))
 	case <-ctx.Done():
 	}
-
-	steps := []struct {
-		sig   syscall.Signal
-		grace time.Duration
-	}{
-		{syscall.SIGUSR1, orDefault(p.StopGrace, 10*time.Second)},
-		{syscall.SIGTERM, orDefault(p.KillGrace, 5*time.Second)},
-		{syscall.SIGKILL, 5 * time.Second},
+	steps := []child.Step{
+		{Signal: syscall.SIGUSR1, Grace: cmp.Or(p.StopGrace, DefaultStopGrace)},
+		{Signal: syscall.SIGTERM, Grace: cmp.Or(p.KillGrace, DefaultKillGrace)},
+		{Signal: syscall.SIGKILL, Grace: 5 * time.Second},
 	}
-	for _, st := range steps {
-		log.Info("stopping haproxy", "signal", st.sig.String())
-		if err := cmd.Process.Signal(st.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-			log.Warn("signalling haproxy", "signal", st.sig.String(), "err", err)
-		}
-		t := time.NewTimer(st.grace)
-		select {
-		case err := <-waited:
-			t.Stop()
-			out.flush()
-			log.Info("haproxy stopped", "status", fmt.Sprint(err))
-			return nil
-		case <-t.C:
-		}
+	if err := proc.Stop(steps, func(st child.Step) { log.Info("stopping haproxy", "signal", st.Signal.String()) }); err != nil {
+		return err
 	}
-	return errors.New("haproxy did not exit after SIGKILL")
+	log.Info("haproxy stopped")
+	return nil
 }
 
 // Ready waits until this Process runs a master (started or adopted) whose
@@ -231,55 +214,15 @@ func (p *Process) logger() *slog.Logger {
 	return discardLogger
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
+// line keeps one output line for Output and logs it: [NOTICE] as info,
+// [WARNING] as warn, [ALERT] as error.
+func (p *Process) line(s string) {
+	p.mu.Lock()
+	p.tail = append(p.tail, s)
+	if len(p.tail) > tailLines {
+		p.tail = p.tail[len(p.tail)-tailLines:]
 	}
-	return def
-}
-
-// lineLogger splits haproxy's output into lines and logs each.
-type lineLogger struct {
-	p   *Process
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (l *lineLogger) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, b...)
-	for {
-		i := bytes.IndexByte(l.buf, '\n')
-		if i < 0 {
-			break
-		}
-		l.line(string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
-	}
-	return len(b), nil
-}
-
-func (l *lineLogger) flush() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.buf) > 0 {
-		l.line(string(l.buf))
-		l.buf = nil
-	}
-}
-
-func (l *lineLogger) line(s string) {
-	s = strings.TrimRight(s, "\r")
-	if s == "" {
-		return
-	}
-	l.p.mu.Lock()
-	l.p.tail = append(l.p.tail, s)
-	if len(l.p.tail) > tailLines {
-		l.p.tail = l.p.tail[len(l.p.tail)-tailLines:]
-	}
-	l.p.mu.Unlock()
+	p.mu.Unlock()
 	level := slog.LevelInfo
 	switch {
 	case strings.HasPrefix(s, "[WARNING]"):
@@ -287,7 +230,7 @@ func (l *lineLogger) line(s string) {
 	case strings.HasPrefix(s, "[ALERT]"):
 		level = slog.LevelError
 	}
-	l.p.logger().Log(context.Background(), level, "haproxy", "line", s)
+	p.logger().Log(context.Background(), level, "haproxy", "line", s)
 }
 
 // adoptable reports a master left running by an earlier supervisor (an agent
@@ -324,69 +267,6 @@ func (p *Process) adoptable(ctx context.Context) (int, bool) {
 		return 0, false
 	}
 	return pid, true
-}
-
-// adopt supervises a running master it did not start: it watches the pid
-// and stops it, like its own, when ctx ends.
-func (p *Process) adopt(ctx context.Context, pid int) error {
-	p.setPid(pid)
-	log := p.logger().With("pid", pid)
-	log.Info("adopting the running haproxy master (left by an earlier supervisor)")
-	alive := func() bool { return syscall.Kill(pid, 0) == nil && !zombie(pid) }
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for alive() {
-		select {
-		case <-ctx.Done():
-			return p.stopAdopted(pid, alive, log)
-		case <-tick.C:
-		}
-	}
-	return fmt.Errorf("the adopted haproxy master %d exited", pid)
-}
-
-func (p *Process) stopAdopted(pid int, alive func() bool, log *slog.Logger) error {
-	steps := []struct {
-		sig   syscall.Signal
-		grace time.Duration
-	}{
-		{syscall.SIGUSR1, orDefault(p.StopGrace, 10*time.Second)},
-		{syscall.SIGTERM, orDefault(p.KillGrace, 5*time.Second)},
-		{syscall.SIGKILL, 5 * time.Second},
-	}
-	for _, st := range steps {
-		log.Info("stopping haproxy", "signal", st.sig.String())
-		_ = syscall.Kill(pid, st.sig)
-		// Not our child: poll instead of wait(2).
-		deadline := time.NewTimer(st.grace)
-		tick := time.NewTicker(20 * time.Millisecond)
-		for alive() {
-			select {
-			case <-deadline.C:
-			case <-tick.C:
-				continue
-			}
-			break
-		}
-		tick.Stop()
-		deadline.Stop()
-		if !alive() {
-			log.Info("haproxy stopped")
-			return nil
-		}
-	}
-	return errors.New("haproxy did not exit after SIGKILL")
-}
-
-// zombie reports whether pid has exited but is not reaped yet.
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
 func (p *Process) setPid(pid int) {

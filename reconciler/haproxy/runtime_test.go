@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
@@ -24,8 +25,9 @@ func TestAdd200ThenDelete100WithoutReload(t *testing.T) {
 		servers[i] = server(fmt.Sprintf("s%03d", i), "127.0.0.1", 20000+i, 1+i%50)
 		servers[i].Check = i%2 == 0
 		servers[i].Inter = 10 * time.Second
+		servers[i].State = haproxy.StateMaint
 	}
-	if err := in.Runtime.AddServers(ctx, "be", servers, haproxy.AddOptions{}); err != nil {
+	if _, err := apply(ctx, in, 5*time.Second, adds("be", servers...)...); err != nil {
 		t.Fatal(err)
 	}
 	stats, err := in.Runtime.ShowStat(ctx)
@@ -51,12 +53,12 @@ func TestAdd200ThenDelete100WithoutReload(t *testing.T) {
 	for i := 0; i < 200; i += 2 {
 		del = append(del, servers[i].Name)
 	}
-	res, err := in.Runtime.DelServers(ctx, "be", del, 5*time.Second)
+	res, err := apply(ctx, in, 5*time.Second, dels("be", del...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Deleted) != 100 || len(res.Forced) != 0 {
-		t.Fatalf("deleted %d, forced %v", len(res.Deleted), res.Forced)
+	if res.Applied != 100 || len(res.Forced) != 0 {
+		t.Fatalf("deleted %d, forced %v", res.Applied, res.Forced)
 	}
 	left := serversOf(t, ctx, in, "be")
 	if len(left) != 100 {
@@ -77,27 +79,36 @@ func TestSetRoundTrip(t *testing.T) {
 	ctx := testCtx(t, 30*time.Second)
 	s := server("web1", "127.0.0.1", 8081, 10)
 	s.Maxconn = 100
-	if err := in.Runtime.AddServers(ctx, "be", []render.Server{s}, haproxy.AddOptions{ApplyState: true}); err != nil {
+	if _, err := apply(ctx, in, time.Second, adds("be", s)...); err != nil {
 		t.Fatal(err)
+	}
+	set := func(kind string, change func(*render.Server)) func() error {
+		return func() error {
+			change(&s)
+			_, err := apply(ctx, in, time.Second, op(kind, "be", s))
+			return err
+		}
 	}
 	for _, tc := range []struct {
 		name  string
 		apply func() error
 		check func(a haproxy.ActualServer) bool
 	}{
-		{"weight", func() error { return in.Runtime.SetWeight(ctx, "be", "web1", 42) },
+		{"weight", func() error { return set(plan.OpSetWeight, func(s *render.Server) { s.Weight = 42 })() },
 			func(a haproxy.ActualServer) bool { return a.Weight == 42 && a.InitialWeight == 10 }},
-		{"addr", func() error { return in.Runtime.SetAddr(ctx, "be", "web1", "127.0.0.2", 9090) },
+		{"addr", func() error {
+			return set(plan.OpSetAddr, func(s *render.Server) { s.Address, s.Port = "127.0.0.2", 9090 })()
+		},
 			func(a haproxy.ActualServer) bool { return a.Address == "127.0.0.2" && a.Port == 9090 }},
-		{"same addr", func() error { return in.Runtime.SetAddr(ctx, "be", "web1", "127.0.0.2", 9090) },
+		{"same addr", func() error { return set(plan.OpSetAddr, func(s *render.Server) {})() },
 			func(a haproxy.ActualServer) bool { return a.Address == "127.0.0.2" && a.Port == 9090 }},
-		{"drain", func() error { return in.Runtime.SetState(ctx, "be", "web1", haproxy.StateDrain) },
+		{"drain", func() error { return set(plan.OpSetState, func(s *render.Server) { s.State = haproxy.StateDrain })() },
 			func(a haproxy.ActualServer) bool { return a.State == haproxy.StateDrain && a.Weight == 42 }},
-		{"maint", func() error { return in.Runtime.SetState(ctx, "be", "web1", haproxy.StateMaint) },
+		{"maint", func() error { return set(plan.OpSetState, func(s *render.Server) { s.State = haproxy.StateMaint })() },
 			func(a haproxy.ActualServer) bool { return a.State == haproxy.StateMaint && !a.Up }},
-		{"ready", func() error { return in.Runtime.SetState(ctx, "be", "web1", haproxy.StateReady) },
+		{"ready", func() error { return set(plan.OpSetState, func(s *render.Server) { s.State = haproxy.StateReady })() },
 			func(a haproxy.ActualServer) bool { return a.State == haproxy.StateReady && a.Up }},
-		{"maxconn", func() error { return in.Runtime.SetMaxconn(ctx, "be", "web1", 7) },
+		{"maxconn", func() error { return set(plan.OpSetMaxconn, func(s *render.Server) { s.Maxconn = 7 })() },
 			func(a haproxy.ActualServer) bool { return a.Maxconn == 7 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +125,7 @@ func TestSetRoundTrip(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0].UWeight != 42 || rows[0].Address != "127.0.0.2" || rows[0].Port != 9090 {
 		t.Fatalf("show servers state: %+v %v", rows, err)
 	}
-	if err := in.Runtime.SetState(ctx, "be", "web1", "up"); err == nil {
+	if err := set(plan.OpSetState, func(s *render.Server) { s.State = "up" })(); err == nil {
 		t.Fatal("want an error for an unknown state")
 	}
 }
@@ -129,7 +140,7 @@ func TestAddServersKeywords(t *testing.T) {
 		Backup: true, Proto: "h2", SSL: true, SNI: "api.example.com", ALPN: "h2",
 		CheckProto: "h1", CheckSSL: true, State: haproxy.StateDrain}
 	v6 := render.Server{Name: "v6", Address: "::1", Port: 8080, Weight: 5, State: haproxy.StateMaint}
-	if err := in.Runtime.AddServers(ctx, "be", []render.Server{full, v6}, haproxy.AddOptions{ApplyState: true}); err != nil {
+	if _, err := apply(ctx, in, time.Second, adds("be", full, v6)...); err != nil {
 		t.Fatal(err)
 	}
 	got := serversOf(t, ctx, in, "be")
@@ -152,7 +163,7 @@ func TestAddServersKeywords(t *testing.T) {
 
 	dns := server("dns", "backend.example.com", 80, 1)
 	dns.Hostname = true
-	if err := in.Runtime.AddServers(ctx, "be", []render.Server{dns}, haproxy.AddOptions{}); !errors.Is(err, haproxy.ErrNeedsReload) {
+	if _, err := apply(ctx, in, time.Second, adds("be", dns)...); !errors.Is(err, haproxy.ErrNeedsReload) {
 		t.Fatalf("hostname server: %v, want ErrNeedsReload", err)
 	}
 }
@@ -160,7 +171,7 @@ func TestAddServersKeywords(t *testing.T) {
 func TestRuntimeErrors(t *testing.T) {
 	in, _ := startHAProxy(t, "")
 	ctx := testCtx(t, 30*time.Second)
-	if err := in.Runtime.AddServers(ctx, "be", []render.Server{server("a", "127.0.0.1", 9, 1)}, haproxy.AddOptions{ApplyState: true}); err != nil {
+	if _, err := apply(ctx, in, time.Second, adds("be", server("a", "127.0.0.1", 9, 1))...); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -202,15 +213,15 @@ func TestRuntimeErrors(t *testing.T) {
 	}
 
 	// The typed error survives the wrapping of the high-level methods.
-	err := in.Runtime.AddServers(ctx, "st", []render.Server{server("x", "127.0.0.1", 80, 1)}, haproxy.AddOptions{})
+	_, err := apply(ctx, in, time.Second, adds("st", server("x", "127.0.0.1", 80, 1))...)
 	var ce *haproxy.CommandError
 	if !errors.Is(err, haproxy.ErrStaticBalance) || !errors.As(err, &ce) || !strings.HasPrefix(ce.Command, "add server st/x ") {
 		t.Fatalf("AddServers on static-rr: %v", err)
 	}
-	if err := in.Runtime.SetAddr(ctx, "be", "a", "not-an-ip", 80); err == nil || !errors.As(err, &ce) {
+	if _, err := apply(ctx, in, time.Second, op(plan.OpSetAddr, "be", server("a", "not-an-ip", 80, 1))); err == nil || !errors.As(err, &ce) {
 		t.Fatalf("SetAddr with a bad address: %v", err)
 	}
-	if _, err := in.Runtime.DelServer(ctx, "be", "ghost", time.Second); !errors.Is(err, haproxy.ErrNoSuchServer) {
+	if _, err := apply(ctx, in, time.Second, dels("be", "ghost")...); !errors.Is(err, haproxy.ErrNoSuchServer) {
 		t.Fatalf("DelServer of a missing server: %v", err)
 	}
 }

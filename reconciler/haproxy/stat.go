@@ -416,3 +416,16 @@ func (st ServerStateRow) actual() ActualServer {
 		CheckStatus:   st.CheckStatusName(),
 	}
 }
+
+// InService reports whether HAProxy sends the server traffic: operationally
+// running and in no maintenance or drain mode. The CMAINT bit (4) is not
+// maintenance: a server added at runtime with `disabled` keeps it in
+// srv_admin_state after `set server state ready` although it takes traffic
+// (HAProxy 2.6), so readiness is admin_state & ^4 == 0 and op_state 2.
+func (s ServerStateRow) InService() bool {
+	return s.AdminState&^admConfigMaint == 0 && s.OpState == OpRunning
+}
+
+// Admitted reports whether a server waiting for admission passed: up, with
+// a passed last check.
+func (s ServerStateRow) Admitted() bool { return s.Up() && CheckPassed(s.CheckStatusName()) }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 )
 
 // minimal is a valid config that needs no interface.
@@ -23,7 +24,7 @@ var minimal = []byte("global_defs {\n  router_id test\n}\n")
 // besides lo is vrrp9 (keepalived refuses VRRP on lo).
 func TestCheck(t *testing.T) {
 	requireKeepalived(t)
-	lab := netns.NewTestLab(t)
+	lab := netnstest.NewLab(t)
 	ctx := testCtx(t, waitMax)
 	h, err := lab.AddHost(ctx, "h", netns.Link{Zone: "z", Iface: "vrrp9", Addr: netip.MustParsePrefix(addrA + "/24")})
 	if err != nil {
@@ -83,7 +84,7 @@ func TestCheck(t *testing.T) {
 
 // TestState reads the host's own address through State.
 func TestState(t *testing.T) {
-	lab := netns.NewTestLab(t)
+	lab := netnstest.NewLab(t)
 	ctx := testCtx(t, waitMax)
 	h, err := lab.AddHost(ctx, "h", netns.Link{Zone: "z", Addr: netip.MustParsePrefix(addrA + "/24")})
 	if err != nil {

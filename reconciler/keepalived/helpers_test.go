@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns/netnstest"
 )
 
 // The two-host topology of the lab tests: hosts a and b on one bridge.
@@ -223,7 +224,7 @@ func (n *node) waitExit(t testing.TB) {
 func pair(t testing.TB, advert string, track bool) (a, b *node) {
 	t.Helper()
 	requireKeepalived(t)
-	lab := netns.NewTestLab(t)
+	lab := netnstest.NewLab(t)
 	ctx := testCtx(t, waitMax)
 	mk := func(name, self, peer string, prio int) *node {
 		h, err := lab.AddHost(ctx, name, netns.Link{Zone: "vrrp", Addr: netip.MustParsePrefix(self + "/24")})

@@ -1,21 +1,21 @@
 package keepalived
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/child"
 )
 
 // DefaultStopTimeout is how long Process waits after SIGTERM before SIGKILL.
@@ -147,77 +147,67 @@ func (p *Process) Run(ctx context.Context) error {
 		return err
 	}
 
-	// Pdeathsig fires when the thread that forked dies, not the process:
-	// keep this goroutine on one thread until keepalived is gone.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-
 	bin := cmp.Or(p.Bin, DefaultBin)
-	cmd := exec.Command(bin, p.Args()...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	pr, pw, err := os.Pipe()
+	// Output lines are logged with the pid once it is known.
+	var lineLog atomic.Pointer[slog.Logger]
+	lineLog.Store(p.log().With("netns", p.Netns))
+	proc, err := child.Start(child.Spec{Name: bin, Path: bin, Args: p.Args(), Pdeathsig: true,
+		Lines: func(line string) { p.line(line, lineLog.Load()) }})
 	if err != nil {
-		return fmt.Errorf("creating keepalived output pipe: %w", err)
-	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		pw.Close()
 		p.finish(err)
-		return fmt.Errorf("starting %s: %w", bin, err)
+		return err
 	}
-	pw.Close()
-	pid := cmd.Process.Pid
+	pid := proc.Pid()
 	log := p.log().With("pid", pid, "netns", p.Netns)
+	lineLog.Store(log)
 	log.Debug("keepalived started", "args", p.Args())
 	p.mu.Lock()
 	p.pid = pid
 	p.notify()
 	p.mu.Unlock()
 
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		p.readOutput(pr, log)
-	}()
-	waitc := make(chan error, 1)
-	go func() { waitc <- cmd.Wait() }()
-
-	grace := p.StopTimeout
-	if grace <= 0 {
-		grace = DefaultStopTimeout
-	}
-	var werr error
+	grace := p.stopTimeout()
 	stopped := false
 	select {
-	case werr = <-waitc:
+	case <-proc.Done():
 	case <-ctx.Done():
 		stopped = true
-		_ = syscall.Kill(pid, syscall.SIGTERM)
-		select {
-		case werr = <-waitc:
-		case <-time.After(grace):
-			log.Warn("keepalived ignored SIGTERM: killing its process group", "grace", grace)
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			werr = <-waitc
+		// SIGTERM: keepalived removes its VIPs and sends priority-0
+		// adverts. A keepalived that ignores it loses its whole group.
+		err := proc.Stop([]child.Step{
+			{Signal: syscall.SIGTERM, Grace: grace},
+			{Signal: syscall.SIGKILL, Group: true, Grace: grace},
+		}, func(st child.Step) {
+			if st.Signal == syscall.SIGKILL {
+				log.Warn("keepalived ignored SIGTERM: killing its process group", "grace", grace)
+			}
+		})
+		if err != nil {
+			log.Error("stopping keepalived", "err", err)
 		}
 	}
 	// Children outlive a parent that crashed or was killed: end the group.
-	if err := reapGroup(pid, grace); err != nil {
+	if err := child.ReapGroup(pid, grace); err != nil {
 		log.Error("keepalived children left behind", "err", err)
 	}
-	pr.Close() // unblocks the reader if a stray writer still holds the pipe
-	<-readDone
 	p.removeLeftovers()
 
 	if stopped {
-		log.Debug("keepalived stopped", "wait", werr)
+		log.Debug("keepalived stopped", "wait", proc.Err())
 		p.finish(nil)
 		return nil
 	}
-	err = fmt.Errorf("keepalived (pid %d) exited: %v; last output:\n%s", pid, werr, strings.Join(p.Output(20), "\n"))
+	err = fmt.Errorf("keepalived (pid %d) exited: %v; last output:\n%s", pid, proc.Err(), strings.Join(p.Output(20), "\n"))
 	p.finish(err)
 	return err
+}
+
+// stopTimeout is StopTimeout or its default.
+func (p *Process) stopTimeout() time.Duration {
+	if p.StopTimeout > 0 {
+		return p.StopTimeout
+	}
+	return DefaultStopTimeout
 }
 
 func (p *Process) finish(err error) {
@@ -227,47 +217,23 @@ func (p *Process) finish(err error) {
 	p.mu.Unlock()
 }
 
-func (p *Process) readOutput(r *os.File, log *slog.Logger) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		line := sc.Text()
-		msg := consoleStamp.ReplaceAllString(line, "")
-		log.Info("keepalived: " + msg)
-		p.mu.Lock()
-		p.lines = append(p.lines, msg)
-		if len(p.lines) >= 2*keepOutput {
-			p.lines = append(p.lines[:0:0], p.lines[len(p.lines)-keepOutput:]...)
-		}
-		if strings.Contains(msg, lineReload) {
-			p.reloads++
-		}
-		if strings.Contains(msg, lineStartup) {
-			p.startup = true
-		}
-		p.notify()
-		p.mu.Unlock()
+// line keeps and logs one output line, counting startups and reloads.
+func (p *Process) line(line string, log *slog.Logger) {
+	msg := consoleStamp.ReplaceAllString(line, "")
+	log.Info("keepalived: " + msg)
+	p.mu.Lock()
+	p.lines = append(p.lines, msg)
+	if len(p.lines) >= 2*keepOutput {
+		p.lines = append(p.lines[:0:0], p.lines[len(p.lines)-keepOutput:]...)
 	}
-}
-
-// reapGroup waits until process group pgid is empty, sending SIGKILL to it
-// after grace.
-func reapGroup(pgid int, grace time.Duration) error {
-	deadline := time.Now().Add(grace)
-	killed := false
-	for {
-		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if killed {
-				return fmt.Errorf("process group %d survived SIGKILL", pgid)
-			}
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			killed, deadline = true, time.Now().Add(grace)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval
+	if strings.Contains(msg, lineReload) {
+		p.reloads++
 	}
+	if strings.Contains(msg, lineStartup) {
+		p.startup = true
+	}
+	p.notify()
+	p.mu.Unlock()
 }
 
 // removeLeftovers deletes pid files naming dead processes (keepalived leaves
@@ -409,19 +375,18 @@ func (p *Process) waitPrevious(ctx context.Context) error {
 		return nil
 	}
 	p.log().Info("waiting for the previous keepalived to exit", "pid", old.pid)
-	deadline := time.Now().Add(cmp.Or(p.StopTimeout, 10*time.Second))
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for old.alive() {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(old.pid, syscall.SIGKILL)
-			deadline = time.Now().Add(5 * time.Second)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+	prev := child.Adopt("the previous keepalived", old.pid, old.alive)
+	stopped := make(chan error, 1)
+	go func() {
+		stopped <- prev.Stop([]child.Step{
+			{Grace: p.stopTimeout()}, // it got SIGTERM (Pdeathsig) when its supervisor died
+			{Signal: syscall.SIGKILL, Grace: 5 * time.Second},
+		}, nil)
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-stopped:
+		return err
 	}
-	return nil
 }

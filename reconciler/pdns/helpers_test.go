@@ -116,6 +116,7 @@ func fleetDir(t *testing.T, dir string, port int, records string) {
 	files := map[string]string{
 		"fleet.yaml": `kind: Fleet
 name: t
+addressPolicy: {allowLoopback: true}
 dns:
   zone: ddc.example.
   ttl: 5

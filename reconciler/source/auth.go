@@ -86,3 +86,17 @@ func (a Auth) method(ep *transport.Endpoint) (transport.AuthMethod, error) {
 	}
 	return nil, fmt.Errorf("%w: unsupported URL scheme %q", ErrConfig, ep.Protocol)
 }
+
+// ForURL returns the go-git auth method for the remote at rawURL (any
+// form go-git accepts: https://, ssh://, scp-like git@host:path, file://
+// or a path). It is the one place that turns credentials into an auth
+// method: the agent's Source, the API's and the bot's repositories all use
+// it, so they accept the same URLs and credentials (SSH always with a
+// known_hosts file).
+func (a Auth) ForURL(rawURL string) (transport.AuthMethod, error) {
+	ep, err := transport.NewEndpoint(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w: parsing URL: %w", ErrConfig, err)
+	}
+	return a.method(ep)
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
@@ -70,8 +71,8 @@ func readFS(t *testing.T, fsys fs.FS, name string) string {
 func TestCloneAndFollow(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			srv := gitserver.NewTest(t, gitserver.Options{})
-			seed := srv.MustSeed(t, "../../examples/fleet", "seed")
+			srv := gitservertest.New(t, gitserver.Options{})
+			seed := gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 			src := newSource(t, tr.url(srv))
 
 			snap := mustSync(t, src)
@@ -95,7 +96,7 @@ func TestCloneAndFollow(t *testing.T) {
 			// Ten commits in a row, each seen by the next Sync.
 			for i := range 10 {
 				name := fmt.Sprintf("nodes/extra-%d.yaml", i)
-				h := srv.MustCommit(t, map[string][]byte{name: []byte(fmt.Sprint("n", i))}, nil, fmt.Sprint("commit ", i))
+				h := gitservertest.MustCommit(t, srv, map[string][]byte{name: []byte(fmt.Sprint("n", i))}, nil, fmt.Sprint("commit ", i))
 				snap = mustSync(t, src)
 				if snap.Revision.Hash != h {
 					t.Fatalf("commit %d: synced %s, want %s", i, snap.Revision.Hash, h)
@@ -107,7 +108,7 @@ func TestCloneAndFollow(t *testing.T) {
 			before := snap
 
 			// A force-push that drops the last commit is followed.
-			parent := srv.MustCommit(t, map[string][]byte{"x": []byte("1")}, nil, "x1")
+			parent := gitservertest.MustCommit(t, srv, map[string][]byte{"x": []byte("1")}, nil, "x1")
 			mustSync(t, src)
 			rewritten, err := srv.ForceCommit(before.Revision.Hash, map[string][]byte{"y": []byte("rewritten")}, nil, "rewrite")
 			if err != nil {
@@ -134,8 +135,8 @@ func TestCloneAndFollow(t *testing.T) {
 func TestServerDownThenBack(t *testing.T) {
 	for _, mode := range []string{"stopped", "503"} {
 		t.Run(mode, func(t *testing.T) {
-			srv := gitserver.NewTest(t, gitserver.Options{})
-			srv.MustCommit(t, map[string][]byte{"f": []byte("1")}, nil, "one")
+			srv := gitservertest.New(t, gitserver.Options{})
+			gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1")}, nil, "one")
 			src := newSource(t, srv.URL())
 			first := mustSync(t, src)
 
@@ -146,7 +147,7 @@ func TestServerDownThenBack(t *testing.T) {
 			} else {
 				srv.SetFailure(http.StatusServiceUnavailable)
 			}
-			h := srv.MustCommit(t, map[string][]byte{"f": []byte("2")}, nil, "two")
+			h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("2")}, nil, "two")
 			snap, err := src.Sync(context.Background())
 			if !source.IsTransient(err) || source.IsPermanent(err) || snap != nil {
 				t.Fatalf("sync with the server down: %v (snapshot %v), want a transient error", err, snap)
@@ -192,8 +193,8 @@ func TestTimeoutIsTransient(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	const token = "t0ken-with-enough-entropy"
-	srv := gitserver.NewTest(t, gitserver.Options{Token: token})
-	h := srv.MustCommit(t, map[string][]byte{"f": []byte("1")}, nil, "one")
+	srv := gitservertest.New(t, gitserver.Options{Token: token})
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1")}, nil, "one")
 	tests := []struct {
 		name    string
 		auth    source.Auth
@@ -229,9 +230,9 @@ func TestAuth(t *testing.T) {
 }
 
 func TestPermanentErrors(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	empty := gitserver.NewTest(t, gitserver.Options{Name: "empty"})
-	srv.MustCommit(t, map[string][]byte{"f": []byte("1")}, nil, "one")
+	srv := gitservertest.New(t, gitserver.Options{})
+	empty := gitservertest.New(t, gitserver.Options{Name: "empty"})
+	gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1")}, nil, "one")
 	tests := []struct {
 		name    string
 		src     *source.Source
@@ -270,8 +271,8 @@ func TestPermanentErrors(t *testing.T) {
 }
 
 func TestRestartReusesClone(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustSeed(t, "../../examples/fleet", "seed")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 	// Enough content that a clone and a fetch differ clearly in size: 300
 	// files of 1 KB that do not delta-compress against each other.
 	files := map[string][]byte{}
@@ -282,7 +283,7 @@ func TestRestartReusesClone(t *testing.T) {
 		}
 		files[fmt.Sprintf("nodes/gen-%03d.yaml", i)] = fmt.Appendf(nil, "kind: Node\nname: gen-%03d\n%s", i, filler.String())
 	}
-	srv.MustCommit(t, files, nil, "many nodes")
+	gitservertest.MustCommit(t, srv, files, nil, "many nodes")
 	dir := t.TempDir()
 	first := &source.Source{URL: srv.URL(), Dir: dir, Logger: testLogger(t)}
 	mustSync(t, first)
@@ -292,7 +293,7 @@ func TestRestartReusesClone(t *testing.T) {
 	}
 
 	// A restarted agent: same Dir, new Source.
-	h := srv.MustCommit(t, map[string][]byte{"nodes/gen-001.yaml": []byte("kind: Node\nname: gen-001\n")}, nil, "small change")
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{"nodes/gen-001.yaml": []byte("kind: Node\nname: gen-001\n")}, nil, "small change")
 	before := srv.Stats()
 	second := &source.Source{URL: srv.URL(), Dir: dir, Logger: testLogger(t)}
 	t.Cleanup(func() { _ = second.Close() })
@@ -374,17 +375,17 @@ func TestCorruptCloneRecovered(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := gitserver.NewTest(t, gitserver.Options{})
+			srv := gitservertest.New(t, gitserver.Options{})
 			// g stays unchanged, so the commits after the corruption
 			// still need objects of the first clone.
-			srv.MustCommit(t, map[string][]byte{"f": []byte("1"), "g": []byte("unchanged")}, nil, "one")
+			gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("1"), "g": []byte("unchanged")}, nil, "one")
 			dir := t.TempDir()
 			first := &source.Source{URL: srv.URL(), Dir: dir, Logger: testLogger(t)}
 			mustSync(t, first)
 			_ = first.Close()
 
 			tc.corrupt(t, filepath.Join(dir, "repo"))
-			h := srv.MustCommit(t, map[string][]byte{"f": []byte("2")}, nil, "two")
+			h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("2")}, nil, "two")
 			second := &source.Source{URL: srv.URL(), Dir: dir, Logger: testLogger(t)}
 			t.Cleanup(func() { _ = second.Close() })
 			snap := mustSync(t, second)
@@ -395,7 +396,7 @@ func TestCorruptCloneRecovered(t *testing.T) {
 				t.Errorf("stats = %+v, want %d recoveries", st, tc.recoveries)
 			}
 			// The recovered clone is healthy: the next commit is fetched, not cloned.
-			h3 := srv.MustCommit(t, map[string][]byte{"f": []byte("3")}, nil, "three")
+			h3 := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("3")}, nil, "three")
 			before := second.Stats()
 			if snap := mustSync(t, second); snap.Revision.Hash != h3 {
 				t.Fatalf("after recovery, next sync %s, want %s", snap.Revision.Hash, h3)
@@ -416,8 +417,8 @@ func TestCorruptCloneRecovered(t *testing.T) {
 }
 
 func TestConcurrentSyncAndReads(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustSeed(t, "../../examples/fleet", "seed")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
 	src := newSource(t, srv.URL())
 	mustSync(t, src)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -443,7 +444,7 @@ func TestConcurrentSyncAndReads(t *testing.T) {
 	}
 	var last string
 	for i := range 5 {
-		last = srv.MustCommit(t, map[string][]byte{"nodes/eu-node-1.yaml": fmt.Appendf(nil, "%s\n# %d\n", readFS(t, src.Last().FS, "nodes/eu-node-1.yaml"), i)}, nil, fmt.Sprint("c", i))
+		last = gitservertest.MustCommit(t, srv, map[string][]byte{"nodes/eu-node-1.yaml": fmt.Appendf(nil, "%s\n# %d\n", readFS(t, src.Last().FS, "nodes/eu-node-1.yaml"), i)}, nil, fmt.Sprint("c", i))
 	}
 	eventually(t, 20*time.Second, func() bool { return src.Last().Revision.Hash == last })
 	cancel()
@@ -475,8 +476,8 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool) bool {
 }
 
 func TestTooManyPacksReclones(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	srv.MustCommit(t, map[string][]byte{"f": []byte("0"), "g": []byte("kept")}, nil, "c0")
+	srv := gitservertest.New(t, gitserver.Options{})
+	gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("0"), "g": []byte("kept")}, nil, "c0")
 	src := newSource(t, srv.URL())
 	src.MaxPacks = 3
 	mustSync(t, src)
@@ -485,7 +486,7 @@ func TestTooManyPacksReclones(t *testing.T) {
 		return len(m)
 	}
 	for i := 1; i <= 5; i++ {
-		h := srv.MustCommit(t, map[string][]byte{"f": []byte(fmt.Sprint(i))}, nil, fmt.Sprint("c", i))
+		h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte(fmt.Sprint(i))}, nil, fmt.Sprint("c", i))
 		snap := mustSync(t, src)
 		if snap.Revision.Hash != h || readFS(t, snap.FS, "g") != "kept" {
 			t.Fatalf("commit %d: synced %s, want %s", i, snap.Revision.Hash, h)

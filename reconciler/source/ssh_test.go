@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
@@ -138,8 +139,8 @@ func serveSession(ch ssh.Channel, reqs <-chan *ssh.Request, repo string) {
 }
 
 func TestSSH(t *testing.T) {
-	srv := gitserver.NewTest(t, gitserver.Options{})
-	h := srv.MustCommit(t, map[string][]byte{"f": []byte("over ssh")}, nil, "one")
+	srv := gitservertest.New(t, gitserver.Options{})
+	h := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("over ssh")}, nil, "one")
 	hostKey, _ := newKey(t)
 	otherHostKey, _ := newKey(t)
 	clientKey, clientPEM := newKey(t)
@@ -189,7 +190,7 @@ func TestSSH(t *testing.T) {
 			if snap.Revision.Hash != h || readFS(t, snap.FS, "f") != "over ssh" {
 				t.Fatalf("synced %+v", snap.Revision)
 			}
-			h2 := srv.MustCommit(t, map[string][]byte{"f": []byte("two")}, nil, "two")
+			h2 := gitservertest.MustCommit(t, srv, map[string][]byte{"f": []byte("two")}, nil, "two")
 			if snap := mustSync(t, src); snap.Revision.Hash != h2 {
 				t.Fatalf("fetch over ssh: %s, want %s", snap.Revision.Hash, h2)
 			}

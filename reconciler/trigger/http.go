@@ -1,14 +1,14 @@
 package trigger
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/ddc-gitops/ddc-gitops/webhooks"
 )
 
 // MaxWebhookBody bounds the request body the sync handler reads (GitHub
@@ -37,26 +37,35 @@ func (t *Trigger) HTTPHandler(auth HTTPAuth) (http.Handler, error) {
 		return nil, errors.New("sync webhook: refusing to serve without a token or a webhook secret")
 	}
 	tokenSum := sha256.Sum256([]byte(auth.Token))
+	// Signed bodies are read at a bounded cost to senders without the
+	// secret (the same reader as the API's webhook receivers).
+	signed := webhooks.NewSignedReader(MaxWebhookBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			writeJSON(w, http.StatusMethodNotAllowed, `{"error":"use POST"}`)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				writeJSON(w, http.StatusRequestEntityTooLarge, `{"error":"body too large"}`)
+		// A bearer token needs no body; a signature is checked while the
+		// body is read, and only when the header is there at all.
+		if !bearerOK(r, auth.Token, tokenSum) {
+			code := http.StatusUnauthorized
+			if auth.Secret != "" && r.Header.Get(hubSignature) != "" {
+				_, code, _ = signed.Read(w, r, hubSignature, []byte(auth.Secret))
+			}
+			switch code {
+			case 0: // verified
+			case http.StatusUnauthorized:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="ddc-gitops"`)
+				writeJSON(w, http.StatusUnauthorized, `{"error":"missing or invalid bearer token or X-Hub-Signature-256"}`)
+				return
+			case http.StatusRequestEntityTooLarge:
+				writeJSON(w, code, `{"error":"body too large"}`)
+				return
+			default:
+				writeJSON(w, code, `{"error":"cannot verify the body now"}`)
 				return
 			}
-			writeJSON(w, http.StatusBadRequest, `{"error":"reading body"}`)
-			return
-		}
-		if !bearerOK(r, auth.Token, tokenSum) && !signatureOK(r, body, auth.Secret) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ddc-gitops"`)
-			writeJSON(w, http.StatusUnauthorized, `{"error":"missing or invalid bearer token or X-Hub-Signature-256"}`)
-			return
 		}
 		if r.Header.Get("X-GitHub-Event") == "ping" {
 			writeJSON(w, http.StatusOK, `{"status":"pong"}`)
@@ -80,22 +89,8 @@ func bearerOK(r *http.Request, token string, sum [sha256.Size]byte) bool {
 	return subtle.ConstantTimeCompare(g[:], sum[:]) == 1
 }
 
-func signatureOK(r *http.Request, body []byte, secret string) bool {
-	if secret == "" {
-		return false
-	}
-	hexSig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
-	if !ok {
-		return false
-	}
-	sig, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(sig, mac.Sum(nil))
-}
+// hubSignature is GitHub's (and Gitea's, Forgejo's) signature header.
+const hubSignature = "X-Hub-Signature-256"
 
 func writeJSON(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("Content-Type", "application/json")

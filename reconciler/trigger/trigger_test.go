@@ -171,7 +171,10 @@ func TestHTTPHandler(t *testing.T) {
 		{"github ping", trigger.HTTPAuth{Secret: secret}, "POST", body, map[string]string{"X-Hub-Signature-256": sign(secret, body), "X-GitHub-Event": "ping"}, 200, false},
 		{"unauthenticated ping", trigger.HTTPAuth{Secret: secret}, "POST", body, map[string]string{"X-GitHub-Event": "ping"}, 401, false},
 		{"GET", trigger.HTTPAuth{Token: token}, "GET", "", map[string]string{"Authorization": "Bearer " + token}, 405, false},
-		{"body too large", trigger.HTTPAuth{Token: token}, "POST", strings.Repeat("x", trigger.MaxWebhookBody+1), map[string]string{"Authorization": "Bearer " + token}, 413, false},
+		{"signed body too large", trigger.HTTPAuth{Secret: secret}, "POST", strings.Repeat("x", trigger.MaxWebhookBody+1), map[string]string{"X-Hub-Signature-256": sign(secret, strings.Repeat("x", trigger.MaxWebhookBody+1))}, 413, false},
+		// A bearer token needs no body: the body is not read at all.
+		{"token with a large body", trigger.HTTPAuth{Token: token}, "POST", strings.Repeat("x", trigger.MaxWebhookBody+1), map[string]string{"Authorization": "Bearer " + token}, 202, true},
+		{"malformed signature", trigger.HTTPAuth{Secret: secret}, "POST", body, map[string]string{"X-Hub-Signature-256": "sha256=zz"}, 401, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

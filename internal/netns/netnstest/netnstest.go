@@ -1,4 +1,7 @@
-package netns
+// Package netnstest has the test helpers of package netns: skipping
+// without root, fresh namespace prefixes, and a Lab removed when the test
+// ends. It is for tests only, so the shipped binary never links "testing".
+package netnstest
 
 import (
 	"context"
@@ -10,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/netns"
 )
 
 // RequireRoot skips t unless the test runs as root with iproute2's `ip`
@@ -20,14 +25,14 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipping: needs root to create network namespaces (run `go test` as root, e.g. with sudo)")
 	}
-	if _, err := exec.LookPath(ipBin); err != nil {
+	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("skipping: iproute2 `ip` not found in PATH (apt-get install iproute2)")
 	}
 }
 
-// TestPrefix returns a fresh prefix for one test's namespaces: "dg" and six
+// Prefix returns a fresh prefix for one test's namespaces: "dg" and six
 // random hex digits, short enough to leave room under IFNAMSIZ.
-func TestPrefix(t testing.TB) string {
+func Prefix(t testing.TB) string {
 	t.Helper()
 	var b [3]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -36,17 +41,17 @@ func TestPrefix(t testing.TB) string {
 	return "dg" + hex.EncodeToString(b[:])
 }
 
-// NewTestLab skips unless root, creates a Lab with a fresh prefix, and
+// NewLab skips unless root, creates a netns.Lab with a fresh prefix, and
 // registers its removal with t.Cleanup; the cleanup also fails the test if
 // any namespace of the prefix survives. Register processes that run inside
 // the lab after calling NewTestLab, so they stop first.
-func NewTestLab(t testing.TB) *Lab {
+func NewLab(t testing.TB) *netns.Lab {
 	t.Helper()
 	RequireRoot(t)
-	prefix := TestPrefix(t)
+	prefix := Prefix(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	lab, err := NewLab(ctx, prefix, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	lab, err := netns.NewLab(ctx, prefix, slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatalf("creating lab: %v", err)
 	}
@@ -54,7 +59,7 @@ func NewTestLab(t testing.TB) *Lab {
 		if err := lab.Close(); err != nil {
 			t.Errorf("closing lab %s: %v", prefix, err)
 		}
-		names, err := List()
+		names, err := netns.List()
 		if err != nil {
 			t.Errorf("listing namespaces after closing lab: %v", err)
 		}

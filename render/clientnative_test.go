@@ -7,23 +7,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/desired"
 	parser "github.com/haproxytech/client-native/v5/config-parser"
 	"github.com/haproxytech/client-native/v5/config-parser/options"
 	"github.com/haproxytech/client-native/v5/config-parser/types"
 	"github.com/haproxytech/client-native/v5/configuration"
 	"github.com/haproxytech/client-native/v5/models"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
 )
 
-// ReadBackends parses a haproxy.cfg with client-native's configuration
-// parser and returns its backends, in file order, with their balance
-// algorithm and servers as this package models them. The agent uses it to
-// learn what the config on disk runs.
+// readBackends parses a haproxy.cfg with client-native's configuration
+// parser (HAProxy's own Go parser, independent of this package) and returns
+// its backends, in file order, with their balance algorithm and servers as
+// this package models them: the tests check that every rendered file reads
+// back as the Backends it was rendered from. It is test-only: the agent
+// does not parse haproxy.cfg with client-native (see docs/agent.md, "Why
+// the agent drives the runtime API directly"), so the shipped binary does
+// not link it.
 //
-// A server line does not say why a server has weight 0: ReadBackends
+// A server line does not say why a server has weight 0: readBackends
 // reports it as State "drain" with Weight 0 (a rendered drained server's
 // configured weight is not in the file), so Line() round-trips exactly.
-func ReadBackends(cfg []byte) ([]Backend, error) {
+func readBackends(cfg []byte) ([]Backend, error) {
 	p, err := parser.New(options.Reader(bytes.NewReader(cfg)))
 	if err != nil {
 		return nil, fmt.Errorf("parsing haproxy.cfg: %w", err)

@@ -1,0 +1,244 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
+	"github.com/ddc-gitops/ddc-gitops/render"
+)
+
+// Admission: a server added (or replaced, or leaving maintenance) with a
+// health check gets no traffic until its first check passes. The reconcile
+// never waits for that: the driver leaves the server in drain with its check
+// running, the agent records it here (and persists it, and writes it
+// `disabled` in haproxy.cfg so a reload or restart cannot put it in service
+// unchecked), and admissionWatch reads HAProxy's own check results
+// (`show servers state` of the backends concerned, every
+// admissionPollInterval) and triggers a reconcile as soon as one passed; that
+// reconcile sets its state (plan.ServerChanges: set-state drain -> ready). A
+// server that never passes stays out of service, reported per server in
+// /v1/status and by ddc_gitops_agent_server_pending_admission_since_seconds,
+// and delays nothing else.
+
+// admissionPollInterval is how often the watch reads the check results of
+// servers waiting for admission.
+const admissionPollInterval = 100 * time.Millisecond
+
+// admissionState is the servers waiting for admission, by "backend/server".
+type admissionState struct {
+	since     map[string]time.Time
+	replacing map[string]bool // replaced a server that was in service
+	status    map[string]string
+}
+
+// sortedKeys lists the waiting servers, sorted.
+func (s *admissionState) sortedKeys() []string {
+	out := make([]string, 0, len(s.since))
+	for k := range s.since {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// describe is one line per waiting server for /v1/status.
+func (s *admissionState) describe(now time.Time, timeout time.Duration) []string {
+	out := make([]string, 0, len(s.since))
+	for _, k := range s.sortedKeys() {
+		since := s.since[k]
+		line := fmt.Sprintf("%s: waiting for its first passing health check since %s", k, since.UTC().Format(time.RFC3339))
+		if st := s.status[k]; st != "" {
+			line += " (last check " + st + ")"
+		}
+		if now.Sub(since) > timeout {
+			line += "; stuck: out of service"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// admissionWatch shares the waiting servers between the reconcile (which
+// owns the admission state) and the watch goroutine.
+type admissionWatch struct {
+	mu      sync.Mutex
+	waiting []string // "backend/server"
+	changed chan struct{}
+}
+
+func newAdmissionWatch() *admissionWatch {
+	return &admissionWatch{changed: make(chan struct{}, 1)}
+}
+
+// set replaces the waiting servers.
+func (w *admissionWatch) set(keys []string) {
+	w.mu.Lock()
+	w.waiting = keys
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (w *admissionWatch) get() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.waiting
+}
+
+// watchAdmission triggers a reconcile whenever a server waiting for
+// admission passed its check (or is gone), until ctx ends. It reads only
+// the backends with waiting servers and never takes the reconcile's lock.
+func (a *Agent) watchAdmission(ctx context.Context) {
+	tick := time.NewTicker(admissionPollInterval)
+	defer tick.Stop()
+	for {
+		waiting := a.admWatch.get()
+		if len(waiting) == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.admWatch.changed:
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if a.admissionDecided(ctx, waiting) {
+			a.trigger.Notify("admission")
+		}
+	}
+}
+
+// admissionDecided reports whether one of the waiting servers passed its
+// check or no longer runs.
+func (a *Agent) admissionDecided(ctx context.Context, waiting []string) bool {
+	byBackend := map[string][]string{}
+	for _, k := range waiting {
+		be, name, _ := strings.Cut(k, "/")
+		byBackend[be] = append(byBackend[be], name)
+	}
+	for be, names := range byBackend {
+		rows, err := a.runtime.ShowServersState(ctx, be)
+		if err != nil {
+			a.log.Debug("admission watch: reading servers", "backend", be, "err", err)
+			return false // a reload or restart in progress: look again later
+		}
+		running := make(map[string]haproxy.ServerStateRow, len(rows))
+		for _, r := range rows {
+			running[r.Name] = r
+		}
+		for _, n := range names {
+			r, ok := running[n]
+			if !ok || r.Admitted() || r.Admin() == haproxy.StateMaint {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *admissionState) forget(k string) {
+	delete(s.since, k)
+	delete(s.replacing, k)
+	delete(s.status, k)
+}
+
+// stuck describes the servers waiting longer than timeout.
+func (s *admissionState) stuck(now time.Time, timeout time.Duration) []string {
+	var out []string
+	for _, k := range s.sortedKeys() {
+		if now.Sub(s.since[k]) > timeout {
+			d := k
+			if st := s.status[k]; st != "" {
+				d += " (last check " + st + ")"
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// admission is the persisted admission state, without the servers no longer
+// desired, with each server's last check status from actual.
+func (r *run) admission(want *render.Host, actual map[string][]haproxy.ActualServer) *admissionState {
+	st := &r.a.state
+	adm := &admissionState{since: map[string]time.Time{}, replacing: map[string]bool{}, status: map[string]string{}}
+	if len(st.Pending) == 0 {
+		return adm
+	}
+	desired := map[string]bool{}
+	for _, b := range want.Backends {
+		for _, s := range b.Servers {
+			desired[b.Name+"/"+s.Name] = true
+		}
+	}
+	replacing := map[string]bool{}
+	for _, k := range st.Replacing {
+		replacing[k] = true
+	}
+	for _, k := range st.Pending {
+		if !desired[k] {
+			continue
+		}
+		since, ok := st.PendingSince[k]
+		if !ok {
+			since = r.a.cfg.Now()
+		}
+		adm.since[k] = since
+		if replacing[k] {
+			adm.replacing[k] = true
+		}
+	}
+	for be, rows := range actual {
+		for _, row := range rows {
+			k := be + "/" + row.Name
+			if _, ok := adm.since[k]; ok && row.CheckStatus != "" {
+				adm.status[k] = row.CheckStatus
+			}
+		}
+	}
+	return adm
+}
+
+// saveAdmission records adm in the persisted state (saved with it), the
+// metrics and the admission watch.
+func (r *run) saveAdmission(adm *admissionState) {
+	a := r.a
+	st := &a.state
+	old := st.Pending
+	st.Pending = adm.sortedKeys()
+	st.PendingSince = nil
+	st.Replacing = nil
+	for _, k := range st.Pending {
+		if st.PendingSince == nil {
+			st.PendingSince = map[string]time.Time{}
+		}
+		st.PendingSince[k] = adm.since[k]
+		if adm.replacing[k] {
+			st.Replacing = append(st.Replacing, k)
+		}
+	}
+	a.pendingStatus = adm.describe(a.cfg.Now(), a.cfg.AdmitTimeout)
+	a.metrics.pendingAdmission.Set(float64(len(st.Pending)))
+	for _, k := range old {
+		if _, ok := adm.since[k]; !ok {
+			be, name, _ := strings.Cut(k, "/")
+			a.metrics.pendingSince.DeleteLabelValues(be, name)
+		}
+	}
+	for _, k := range st.Pending {
+		be, name, _ := strings.Cut(k, "/")
+		a.metrics.pendingSince.WithLabelValues(be, name).Set(float64(adm.since[k].Unix()))
+	}
+	a.admWatch.set(st.Pending)
+}
