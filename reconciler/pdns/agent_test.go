@@ -215,3 +215,55 @@ func TestAgentNotANameserver(t *testing.T) {
 		t.Fatalf("%+v", out)
 	}
 }
+
+// TestReloadsUnderQueryLoad applies revision after revision (a record
+// added, then removed) while a client queries www without pause: every
+// query is answered NOERROR with addresses, none fails during the reloads.
+func TestReloadsUnderQueryLoad(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	fleetDir(t, dir, 8080, "")
+	a := newTestAgent(t, s, dir)
+	ctx := context.Background()
+	if out := a.Reconcile(ctx); out.Result != agentapi.ResultApplied {
+		t.Fatalf("first reconcile: %+v", out)
+	}
+	stop := make(chan struct{})
+	type tally struct{ ok, failed int }
+	res := make(chan tally, 1)
+	go func() {
+		var n tally
+		r := Resolver{Addr: s.addr}
+		for {
+			select {
+			case <-stop:
+				res <- n
+				return
+			default:
+			}
+			if got, err := r.Addrs(ctx, "www.ddc.example", dns.TypeA, euNet); err != nil || len(got) == 0 {
+				n.failed++
+				t.Logf("query failed: %v %v", got, err)
+			} else {
+				n.ok++
+			}
+		}
+	}()
+	for i := range 6 {
+		extra := ""
+		if i%2 == 0 {
+			extra = "    - {name: api, frontend: web}\n"
+		}
+		fleetDir(t, dir, 8080, extra)
+		if out := a.Reconcile(ctx); out.Result != agentapi.ResultApplied {
+			close(stop)
+			t.Fatalf("reconcile %d: %+v", i, out)
+		}
+	}
+	close(stop)
+	n := <-res
+	t.Logf("%d queries answered, %d failed during 6 zone reloads", n.ok, n.failed)
+	if n.failed != 0 || n.ok == 0 {
+		t.Errorf("%d queries failed (%d answered)", n.failed, n.ok)
+	}
+}
