@@ -267,3 +267,24 @@ func TestReloadsUnderQueryLoad(t *testing.T) {
 		t.Errorf("%d queries failed (%d answered)", n.failed, n.ok)
 	}
 }
+
+// TestServerConfigRefuses: pdns.conf is written only from an absolute
+// directory without spaces or '#', an IP address and a valid port.
+func TestServerConfigRefuses(t *testing.T) {
+	for _, c := range []ServerConfig{
+		{Dir: "relative", Address: "127.0.0.1"},
+		{Dir: "/tmp/a b", Address: "127.0.0.1"},
+		{Dir: "/tmp/a#b", Address: "127.0.0.1"},
+		{Dir: "/tmp/x", Address: "127.0.0.1\nlaunch=pipe"},
+		{Dir: "/tmp/x", Address: ""},
+		{Dir: "/tmp/x", Address: "127.0.0.1", Port: 70000},
+	} {
+		if text, err := c.Text(); err == nil {
+			t.Errorf("%+v rendered:\n%s", c, text)
+		}
+	}
+	text, err := ServerConfig{Dir: "/tmp/x", Address: "::1", Port: 5353, HealthInterval: 3 * time.Second}.Text()
+	if err != nil || !strings.Contains(text, "local-address=::1\nlocal-port=5353\n") || !strings.Contains(text, "lua-health-checks-interval=3\n") {
+		t.Errorf("%v:\n%s", err, text)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,8 +59,11 @@ func (c ServerConfig) Text() (string, error) {
 	if secs < 1 {
 		secs = 1
 	}
-	if c.Address == "" || strings.ContainsAny(c.Address, " \t\n#") {
-		return "", fmt.Errorf("pdns.conf: invalid listen address %q", c.Address)
+	if _, err := netip.ParseAddr(c.Address); err != nil {
+		return "", fmt.Errorf("pdns.conf: listen address %q is not an IP address", c.Address)
+	}
+	if port < 1 || port > 65535 {
+		return "", fmt.Errorf("pdns.conf: port %d is out of range 1..65535", port)
 	}
 	lines := []string{
 		"# Written by ddc-gitops: PowerDNS Authoritative with the bind backend and LUA records.",
