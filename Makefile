@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/ddc-gitops
 PKGS := ./...
 
-.PHONY: all build test e2e lab bench bench-lab lint fuzz deps geth clean
+.PHONY: all build test e2e lab bench bench-agent bench-lab lint fuzz deps geth clean package
 
 include mk/contract.mk
 
@@ -47,7 +47,17 @@ lab: deps build geth
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 10x $(PKGS)
+	$(MAKE) bench-agent
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) bench-lab; else echo "bench: the lab figures (make bench-lab) need root"; fi
+
+# The real agent binary (bin/ddc-gitops agent --supervise) at 10,000 servers
+# against a real haproxy and a git server over smart HTTP: VmRSS and VmHWM
+# from /proc (no forced GC), no-op reconcile, one-node change and 1,000 adds,
+# each printed beside its goal; the BENCH lines also go to out/bench-agent.txt.
+bench-agent: build
+	@mkdir -p out && rm -f out/bench-agent.txt
+	set -o pipefail; DDC_GITOPS_AGENT_BIN=$(CURDIR)/$(BIN) DDC_GITOPS_AGENT_BENCH_OUT=$(CURDIR)/out/bench-agent.txt \
+		$(GO) test -run '^$$' -bench BenchmarkAgent10k -benchtime 1x -timeout 20m ./internal/agentbench | grep -E 'BENCH|^(---|ok|FAIL)'
 
 # The lab figures of BENCHMARKS.md: push-to-applied per host with the
 # webhook and polling only, VIP and cross-zone failover times, failed
@@ -67,6 +77,16 @@ lint:
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test ./render -run '^$$' -fuzz FuzzLoadRender -fuzztime $(FUZZTIME)
+
+# The Debian package (out/ddc-gitops_VERSION_amd64.deb): a static binary,
+# man pages, bash completion, hardened systemd units, /etc/default and
+# /etc/ddc-gitops configuration, the system user. Built with nfpm as a
+# library by deploy/package, a Go module of its own (docs/deploy.md).
+package:
+	@mkdir -p out/package
+	CGO_ENABLED=0 $(GO) build -trimpath -o out/package/ddc-gitops ./cmd/ddc-gitops
+	$(GO) -C deploy/package run . --binary $(CURDIR)/out/package/ddc-gitops \
+		--debian $(CURDIR)/deploy/debian --doc $(CURDIR)/docs/deploy.md --out $(CURDIR)/out
 
 clean:
 	rm -rf bin out

@@ -46,6 +46,8 @@ type Status struct {
 	LastResult     string    `json:"lastResult"`
 	LastError      string    `json:"lastError,omitempty"`
 	LastReconcile  time.Time `json:"lastReconcile,omitzero"`
+	// LastDuration is how long the last reconcile took, in seconds.
+	LastDuration float64 `json:"lastDuration,omitempty"`
 	// Drift lists differences between the host and its desired state found
 	// by the last reconcile (corrected or, with --drift=warn, only reported).
 	Drift []string `json:"drift,omitempty"`
@@ -55,6 +57,20 @@ type Status struct {
 	// Pending lists servers held out of rotation because their first health
 	// check has not passed, with the reason.
 	Pending []string `json:"pending,omitempty"`
+	// InProgress is the reconcile running now, absent when none runs. The
+	// status is a snapshot: it answers at once whatever that reconcile does.
+	InProgress *Progress `json:"inProgress,omitempty"`
+}
+
+// Progress is a reconcile in progress.
+type Progress struct {
+	// Since is when the reconcile started.
+	Since time.Time `json:"since"`
+	// Step is the step it runs (fetch, load, render, actual, plan,
+	// runtime, persist, reload, keepalived, verify, record).
+	Step string `json:"step"`
+	// StepSince is when that step started.
+	StepSince time.Time `json:"stepSince"`
 }
 
 // Counts are cumulative since the agent started.

@@ -11,6 +11,7 @@ const (
 	DefaultHardStopAfter  = 30 * time.Second
 	DefaultCrtBase        = "/etc/haproxy/certs"
 	DefaultAdminSocket    = "/run/haproxy/admin.sock"
+	DefaultLogTarget      = "/dev/log"
 	DefaultServerWeight   = 100
 	DefaultServerMaxconn  = 1000
 	DefaultSlowstart      = 10 * time.Second
@@ -43,6 +44,7 @@ func SetDefaults(f *Fleet) {
 	setDurAt(&h.HardStopAfter, DefaultHardStopAfter, src, FleetFile, "haproxy.hardStopAfter")
 	setStr(&h.CrtBase, DefaultCrtBase)
 	setStr(&h.AdminSocket, DefaultAdminSocket)
+	setStr(&h.LogTarget, DefaultLogTarget)
 	t := &h.Timeouts
 	setDur(&t.Connect, 5*time.Second)
 	setDur(&t.Client, 30*time.Second)

@@ -31,6 +31,9 @@ const (
 	// PatternAbsPath: an absolute file path (sockets). Every segment starts
 	// with a letter, digit or '_', so "." and ".." segments cannot occur.
 	PatternAbsPath = `^/[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
+	// PatternLogTarget: haproxy's log target: none, stdout, stderr or a
+	// syslog socket path (segments as in PatternAbsPath).
+	PatternLogTarget = `^(?:none|stdout|stderr|/[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$`
 	// PatternRelOrAbsPath: crtBase, absolute or relative to the fleet root;
 	// segments as in PatternAbsPath.
 	PatternRelOrAbsPath = `^/?[A-Za-z0-9_][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$`
@@ -57,6 +60,7 @@ var (
 	reCertFile    = regexp.MustCompile(PatternCertFile)
 	reAbsPath     = regexp.MustCompile(PatternAbsPath)
 	reRelOrAbs    = regexp.MustCompile(PatternRelOrAbsPath)
+	reLogTarget   = regexp.MustCompile(PatternLogTarget)
 	reUser        = regexp.MustCompile(PatternUser)
 	reProcess     = regexp.MustCompile(PatternProcess)
 )
@@ -154,6 +158,9 @@ func ValidHeaderValue(s string) bool { return reHeaderValue.MatchString(s) }
 
 // ValidCertFile reports whether s matches PatternCertFile.
 func ValidCertFile(s string) bool { return reCertFile.MatchString(s) }
+
+// ValidLogTarget reports whether s matches PatternLogTarget.
+func ValidLogTarget(s string) bool { return reLogTarget.MatchString(s) }
 
 // ValidAbsPath reports whether s matches PatternAbsPath.
 func ValidAbsPath(s string) bool { return reAbsPath.MatchString(s) }

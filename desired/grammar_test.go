@@ -87,7 +87,7 @@ func TestPatternsRefuseConfigSyntax(t *testing.T) {
 	patterns := map[string]string{
 		"PatternName": PatternName, "PatternInterface": PatternInterface, "PatternHostname": PatternHostname,
 		"PatternURLPath": PatternURLPath, "PatternHeaderName": PatternHeaderName, "PatternHeaderValue": PatternHeaderValue,
-		"PatternCertFile": PatternCertFile, "PatternAbsPath": PatternAbsPath, "PatternRelOrAbsPath": PatternRelOrAbsPath,
+		"PatternCertFile": PatternCertFile, "PatternAbsPath": PatternAbsPath, "PatternLogTarget": PatternLogTarget, "PatternRelOrAbsPath": PatternRelOrAbsPath,
 		"PatternPubKey": PatternPubKey, "PatternProviderID": PatternProviderID, "PatternClusterID": PatternClusterID,
 		"PatternUser": PatternUser, "PatternProcess": PatternProcess,
 	}

@@ -43,7 +43,10 @@ func Load(fsys fs.FS) (*Fleet, error) {
 // paths (fastyaml.go) for the files they can take; yamlOnly decodes every
 // file with yaml.v3 alone, as the loader did before them, for tests that
 // check the fast paths against it.
-type loader struct{ yamlOnly bool }
+type loader struct {
+	yamlOnly bool
+	cache    *Cache // node files decoded by an earlier load, or nil
+}
 
 func (l loader) load(fsys fs.FS) (*Fleet, error) {
 	f, errs, b := l.decode(fsys)
@@ -143,10 +146,15 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	}
 	files = yamlFiles(fsys, NodesDir, &errs)
 	nodes := make([]*Node, len(files))
-	results = l.decodeFiles(fsys, files, KindNode, func(i int) any {
-		nodes[i] = &Node{File: files[i]}
-		return nodes[i]
+	results, miss, hashes := l.cache.reuseNodes(fsys, files, nodes)
+	decoded := l.decodeFiles(fsys, pick(files, miss), KindNode, func(j int) any {
+		nodes[miss[j]] = &Node{File: files[miss[j]]}
+		return nodes[miss[j]]
 	})
+	for j, i := range miss {
+		results[i] = decoded[j]
+	}
+	l.cache.keepNodes(files, hashes, nodes, results)
 	if n := countOK(results); n > 0 {
 		f.Nodes = make([]*Node, 0, n)
 	}
@@ -160,6 +168,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	sort.SliceStable(f.Backends, func(i, j int) bool { return f.Backends[i].Name < f.Backends[j].Name })
 	sort.SliceStable(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
 	f.Source = src
+	errs = append(errs, checkPlaintextKeys(fsys)...)
 	errs.Sort()
 	return f, errs, b
 }

@@ -50,8 +50,13 @@ type HAProxyGlobal struct {
 	// which ship a self-signed test certificate); render --crt-base overrides it.
 	CrtBase string `yaml:"crtBase"`
 	// AdminSocket is the runtime API socket rendered into the global section.
-	AdminSocket string   `yaml:"adminSocket"`
-	Timeouts    Timeouts `yaml:"timeouts"`
+	AdminSocket string `yaml:"adminSocket"`
+	// LogTarget is where haproxy sends its log (the global `log` line): a
+	// syslog unix socket path (default /dev/log), stdout or stderr (the
+	// process's own output, which `agent --supervise` relays), or none (no
+	// log at all, for hosts without syslog).
+	LogTarget string   `yaml:"logTarget"`
+	Timeouts  Timeouts `yaml:"timeouts"`
 	// ServerDefaults apply to every server unless a backend or node overrides them.
 	ServerDefaults ServerDefaults `yaml:"serverDefaults"`
 }

@@ -186,6 +186,8 @@ var (
 		"%[1]s %[2]q is invalid: a file path relative to crtBase or absolute, of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
 	ruleAbsPath = rule{ValidAbsPath,
 		"%[1]s %[2]q is invalid: an absolute path of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
+	ruleLogTarget = rule{ValidLogTarget,
+		"%[1]s %[2]q is invalid: none, stdout, stderr or the absolute path of a syslog socket (letters, digits, '_', '.' and '-', no '..')"}
 	ruleRelOrAbsPath = rule{ValidRelOrAbsPath,
 		"%[1]s %[2]q is invalid: a directory path of letters, digits, '_', '.' and '-', each segment starting with a letter, digit or '_' (no '..')"}
 	rulePubKey = rule{ValidPubKey,

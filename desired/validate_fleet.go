@@ -22,6 +22,7 @@ func (v *validator) fleet() {
 	}
 	v.str(file, "haproxy.crtBase", h.CrtBase, ruleRelOrAbsPath)
 	v.str(file, "haproxy.adminSocket", h.AdminSocket, ruleAbsPath)
+	v.str(file, "haproxy.logTarget", h.LogTarget, ruleLogTarget)
 	v.timeouts(file, "haproxy.timeouts", &h.Timeouts, nil)
 	v.serverDefaults(file, "haproxy.serverDefaults", &h.ServerDefaults)
 

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // FS is the read-only, in-memory tree of one commit. It implements fs.FS,
@@ -29,8 +31,10 @@ type FS struct {
 type node struct {
 	name     string
 	mode     fs.FileMode
-	data     []byte  // file contents or symlink target; shared, never written
-	children []*node // sorted by name, for directories
+	hash     plumbing.Hash // the git object: blob for files and links, tree for directories
+	hexHash  string        // hash in hex, for files (BlobHash); shared with the node it was reused from
+	data     []byte        // file contents or symlink target; shared, never written
+	children []*node       // sorted by name, for directories; shared, never written
 }
 
 func newFS(modTime time.Time) *FS {
@@ -40,6 +44,22 @@ func newFS(modTime time.Time) *FS {
 
 func sortNodes(ns []*node) {
 	slices.SortFunc(ns, func(a, b *node) int { return strings.Compare(a.name, b.name) })
+}
+
+// BlobHash returns the git blob hash of the file name (following symbolic
+// links like ReadFile): two files with the same hash have the same
+// contents, so a reader can keep what it derived from a file for as long as
+// its hash does not change. Only an FS read from a commit knows its
+// hashes: for one built by FromDir or FromFiles it reports false.
+func (f *FS) BlobHash(name string) (string, bool) {
+	n, err := f.lookup("blobhash", name, true)
+	if err != nil || !n.mode.IsRegular() || n.hash.IsZero() {
+		return "", false
+	}
+	if n.hexHash == "" { // not set on nodes built before it existed
+		return n.hash.String(), true
+	}
+	return n.hexHash, true
 }
 
 // Len returns the number of files, directories and links in the tree, root excluded.

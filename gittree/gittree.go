@@ -112,8 +112,24 @@ func ResolveCommit(repo *git.Repository, rev string) (*object.Commit, error) {
 // does not use s again. Files get the commit's committer time as ModTime.
 // Submodule entries are left out.
 func FromCommit(s storer.EncodedObjectStorer, c *object.Commit) (*FS, error) {
+	return FromCommitReusing(s, c, nil)
+}
+
+// FromCommitReusing is FromCommit that takes from prev, the FS of an
+// earlier commit (nil for none), what did not change: a directory whose tree
+// hash is the same at the same path is shared whole (its objects are not
+// read again), and a file whose blob is the one prev holds at the same path
+// shares prev's contents. The result reads exactly as FromCommit's; the cost
+// and the new memory are those of what changed (plus the trees above it).
+func FromCommitReusing(s storer.EncodedObjectStorer, c *object.Commit, prev *FS) (*FS, error) {
 	f := newFS(c.Committer.When)
-	r := treeReader{s: s, fs: f, blobs: map[plumbing.Hash][]byte{}}
+	f.root.hash = c.TreeHash
+	if prev != nil && prev.root.hash == c.TreeHash {
+		f.root.children = prev.root.children
+		f.addSubtree(f.root, "")
+		return f, nil
+	}
+	r := treeReader{s: s, fs: f, prev: prev, blobs: map[plumbing.Hash][]byte{}}
 	if err := r.readTree(f.root, c.TreeHash, "", 0); err != nil {
 		return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
 	}
@@ -126,6 +142,7 @@ const maxDepth = 256
 type treeReader struct {
 	s     storer.EncodedObjectStorer
 	fs    *FS
+	prev  *FS                      // an earlier commit's tree to reuse, or nil
 	blobs map[plumbing.Hash][]byte // identical blobs share one slice
 }
 
@@ -146,10 +163,20 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 		if prefix != "" {
 			p = prefix + "/" + e.Name
 		}
-		n := &node{name: e.Name}
+		n := &node{name: e.Name, hash: e.Hash}
+		var old *node
+		if r.prev != nil {
+			old = r.prev.nodes[p]
+		}
 		switch e.Mode {
 		case filemode.Dir:
 			n.mode = fs.ModeDir | 0o755
+			if old != nil && old.hash == e.Hash && old.mode.IsDir() {
+				// The same tree: share prev's subtree, read nothing.
+				n.children = old.children
+				r.fs.addSubtree(n, p)
+				break
+			}
 			if err := r.readTree(n, e.Hash, p, depth+1); err != nil {
 				return err
 			}
@@ -166,8 +193,13 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 			return fmt.Errorf("entry %q has unsupported mode %s", p, e.Mode)
 		}
 		if !n.mode.IsDir() {
-			if n.data, err = r.blob(e.Hash, p); err != nil {
+			if old != nil && old.hash == e.Hash && !old.mode.IsDir() {
+				n.data, n.hexHash = old.data, old.hexHash
+			} else if n.data, err = r.blob(e.Hash, p); err != nil {
 				return err
+			}
+			if n.hexHash == "" {
+				n.hexHash = e.Hash.String()
 			}
 		}
 		dir.children = append(dir.children, n)
@@ -215,4 +247,22 @@ func displayDir(prefix string) string {
 		return "."
 	}
 	return prefix
+}
+
+// addSubtree registers the paths under dir (at path p, "" for the root),
+// whose children come from an earlier FS, in f.
+func (f *FS) addSubtree(dir *node, p string) {
+	for _, c := range dir.children {
+		cp := c.name
+		if p != "" {
+			cp = p + "/" + c.name
+		}
+		f.nodes[cp] = c
+		if c.mode&fs.ModeSymlink != 0 {
+			f.symlinks = true
+		}
+		if c.mode.IsDir() {
+			f.addSubtree(c, cp)
+		}
+	}
 }

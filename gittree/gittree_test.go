@@ -435,8 +435,8 @@ func TestLoadExampleFleetLikeDirFS(t *testing.T) {
 		!reflect.DeepEqual(got.Backends, want.Backends) || got.HAProxy.Maxconn != want.HAProxy.Maxconn {
 		t.Error("fleet loaded from git differs from the one loaded from the directory")
 	}
-	cert, _ := fs.ReadFile(fromGit, "certs/ddc-example.pem")
-	wantCert, _ := os.ReadFile(filepath.Join(src, "certs/ddc-example.pem"))
+	cert, _ := fs.ReadFile(fromGit, "secrets/ddc-example.pem.age")
+	wantCert, _ := os.ReadFile(filepath.Join(src, "secrets/ddc-example.pem.age"))
 	if !bytes.Equal(cert, wantCert) || len(cert) == 0 {
 		t.Error("certificate differs")
 	}

@@ -19,6 +19,13 @@ import (
 //
 // The returned repository is not safe for concurrent use.
 func OpenRepository(path string) (*git.Repository, io.Closer, error) {
+	return OpenRepositoryCache(path, 4*cache.MiByte)
+}
+
+// OpenRepositoryCache is OpenRepository with an object cache of cacheSize
+// bytes (decoded objects kept for reuse, e.g. as delta bases): a reader
+// that keeps what it read elsewhere (the agent's snapshots) needs little.
+func OpenRepositoryCache(path string, cacheSize cache.FileSize) (*git.Repository, io.Closer, error) {
 	dot := path
 	if st, err := os.Stat(filepath.Join(path, git.GitDirName)); err == nil && st.IsDir() {
 		dot = filepath.Join(path, git.GitDirName)
@@ -32,7 +39,7 @@ func OpenRepository(path string) (*git.Repository, io.Closer, error) {
 		}
 		return repo, io.NopCloser(nil), nil
 	}
-	s := filesystem.NewStorageWithOptions(osfs.New(dot), cache.NewObjectLRU(4*cache.MiByte), filesystem.Options{
+	s := filesystem.NewStorageWithOptions(osfs.New(dot), cache.NewObjectLRU(cacheSize), filesystem.Options{
 		KeepDescriptors: true,
 	})
 	repo, err := git.Open(s, nil)

@@ -480,6 +480,11 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 			"--listen", listen, "--sync-token-file", tokenFile,
 			"--poll", l.o.AgentPoll.String(), "--reload-debounce", "1s"}
 		args = append(args, crtArgs...)
+		idArgs, err := l.ageIdentity(m.name, hd)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, idArgs...)
 		if _, err := l.start(m.name, "", args); err != nil {
 			return nil, err
 		}

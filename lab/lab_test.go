@@ -139,6 +139,9 @@ func TestUpServesBothZones(t *testing.T) {
 			return nil
 		})
 		t.Logf("%s: %s/health answered by %s", z.Name, z.LBURL, h.Node)
+		if z.Name == "eu" {
+			checkHTTPSDecryptedCert(t, z.VIPs, state)
+		}
 		var ah map[string]any
 		if err := getJSON(client, z.APIURL+"/api/v1/health", &ah); err != nil {
 			t.Errorf("%s API: %v", z.Name, err)

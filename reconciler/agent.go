@@ -14,14 +14,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -35,6 +40,10 @@ import (
 type Fetcher interface {
 	Sync(ctx context.Context) (*source.Snapshot, error)
 }
+
+// DriftCheckAlways as Config.DriftInterval reads the host's full state at
+// every reconcile.
+const DriftCheckAlways time.Duration = -1
 
 // Drift modes.
 const (
@@ -64,8 +73,18 @@ type Config struct {
 	HAProxy  HAProxyPaths
 	// Keepalived is nil when the agent does not manage keepalived.
 	Keepalived *keepalived.Driver
+	// Secrets, when set, decrypts the revision's secrets for this host
+	// into its crt-base before the revision is rendered and checked.
+	Secrets SecretInstaller
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
+	// DriftInterval is how often a reconcile reads the host's full state
+	// (the runtime API's server state, haproxy.cfg, keepalived.conf) to
+	// look for drift (default 30s). In between, a reconcile of the
+	// revision the host runs costs a fetch, and a new revision is planned
+	// from what changed (planFromApplied). DriftCheckAlways (any negative
+	// value) reads the full state at every reconcile.
+	DriftInterval time.Duration
 	// ReloadDebounce is the least time between two reloads (default 2s):
 	// structural changes arriving meanwhile are applied together.
 	ReloadDebounce time.Duration
@@ -95,14 +114,26 @@ type Agent struct {
 	master  *haproxy.Master
 	metrics *metrics
 	trigger *trigger.Trigger
+	// loads decodes only the node files that changed since the last load.
+	loads desired.Cache
+
+	// status is the snapshot Status returns, published copy-on-write by
+	// updateStatus (under smu), read without any lock: a status request
+	// never waits for a reconcile.
+	status atomic.Pointer[agentapi.Status]
+	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
-	status     agentapi.Status
 	lastReload time.Time
-	failures   int // consecutive transient failures, for backoff
+	// logTarget is the haproxy log target checkLogTarget last looked at.
+	logTarget string
+	// lastCheck is when a reconcile last read the host's full state and
+	// found it converged (see Config.DriftInterval).
+	lastCheck time.Time
+	failures  int // consecutive transient failures, for backoff
 	// pendingStatus describes each server waiting for admission.
 	pendingStatus []string
 	// scratch is reused for the servers' "before" lists (servers.go).
@@ -138,14 +169,14 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.state = st
-	a.status = agentapi.Status{
+	a.status.Store(&agentapi.Status{
 		Host:            cfg.Host,
 		AppliedRevision: st.AppliedRevision,
 		AppliedAt:       st.AppliedAt,
 		FailedRevision:  st.FailedRevision,
 		LastResult:      agentapi.ResultPending,
-		Pending:         st.Pending,
-	}
+		Pending:         slices.Clone(st.Pending),
+	})
 	if st.AppliedRevision != "" {
 		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
 	}
@@ -156,19 +187,35 @@ func New(cfg Config) (*Agent, error) {
 // watch); bursts collapse into one reconcile.
 func (a *Agent) Trigger() *trigger.Trigger { return a.trigger }
 
-// Status returns a copy of the agent's status.
+// Status returns a copy of the agent's status. It takes no lock and never
+// waits for a reconcile: it copies the last published snapshot, which
+// names the reconcile in progress and its step.
 func (a *Agent) Status() agentapi.Status {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	s := a.status
-	s.Drift = append([]string(nil), s.Drift...)
-	s.Pending = append([]string(nil), s.Pending...)
-	steps := make(map[string]float64, len(s.Steps))
-	for k, v := range s.Steps {
-		steps[k] = v
+	return cloneStatus(a.status.Load())
+}
+
+// updateStatus publishes a new status snapshot: fn changes a private copy
+// of the current one, which then replaces it. fn must not block.
+func (a *Agent) updateStatus(fn func(s *agentapi.Status)) {
+	a.smu.Lock()
+	defer a.smu.Unlock()
+	s := cloneStatus(a.status.Load())
+	fn(&s)
+	a.status.Store(&s)
+}
+
+// cloneStatus copies s deeply enough that neither copy sees changes to
+// the other.
+func cloneStatus(s *agentapi.Status) agentapi.Status {
+	c := *s
+	c.Drift = slices.Clone(s.Drift)
+	c.Pending = slices.Clone(s.Pending)
+	c.Steps = maps.Clone(s.Steps)
+	if s.InProgress != nil {
+		p := *s.InProgress
+		c.InProgress = &p
 	}
-	s.Steps = steps
-	return s
+	return c
 }
 
 // Run reconciles at start, then whenever the trigger fires or a retry is
@@ -228,8 +275,13 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
-	r := &run{a: a, steps: map[string]float64{}}
+	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
+	if r.checked && out.Converged && out.Err == nil {
+		a.lastCheck = start
+	} else if !out.Converged {
+		a.lastCheck = time.Time{}
+	}
 	a.record(r, out, start)
 	return out
 }
@@ -245,26 +297,29 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 	now := a.cfg.Now()
 	a.metrics.duration.Observe(now.Sub(start).Seconds())
 	a.metrics.reconciles.WithLabelValues(out.Result).Inc()
-	s := &a.status
-	s.Counts.Reconciles++
-	s.LastReconcile = now
-	s.Steps = r.steps
-	if r.zone != "" {
-		s.Zone = r.zone
-	}
-	if r.desiredRev != "" {
-		s.DesiredRevision = r.desiredRev
-	}
-	s.Drift = r.drift
-	s.Pending = a.pendingStatus
-	s.LastResult = out.Result
-	s.LastError = ""
-	if out.Err != nil {
-		s.LastError = out.Err.Error()
-	}
-	s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
-	s.FailedRevision = a.state.FailedRevision
-	s.Counts.RuntimeChanges += out.RuntimeChanges
+	a.updateStatus(func(s *agentapi.Status) {
+		s.InProgress = nil
+		s.Counts.Reconciles++
+		s.LastReconcile = now
+		s.LastDuration = now.Sub(start).Seconds()
+		s.Steps = maps.Clone(r.steps)
+		if r.zone != "" {
+			s.Zone = r.zone
+		}
+		if r.desiredRev != "" {
+			s.DesiredRevision = r.desiredRev
+		}
+		s.Drift = slices.Clone(r.drift)
+		s.Pending = slices.Clone(a.pendingStatus)
+		s.LastResult = out.Result
+		s.LastError = ""
+		if out.Err != nil {
+			s.LastError = out.Err.Error()
+		}
+		s.AppliedRevision, s.AppliedAt = a.state.AppliedRevision, a.state.AppliedAt
+		s.FailedRevision = a.state.FailedRevision
+		s.Counts.RuntimeChanges += out.RuntimeChanges
+	})
 	if out.Converged {
 		a.failures = 0
 		a.metrics.lastSuccess.Set(float64(now.Unix()))
@@ -277,6 +332,23 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 		a.log.Log(context.Background(), level, "reconcile", "result", out.Result, "revision", short(out.Revision),
 			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
 			"duration", now.Sub(start).Round(time.Microsecond))
+	}
+}
+
+// checkLogTarget says once per target when haproxy is to log to a syslog
+// socket this host does not have: haproxy would then print an ALERT for
+// every log line, into the agent's log under --supervise.
+func (a *Agent) checkLogTarget(target string) {
+	if target == a.logTarget {
+		return
+	}
+	a.logTarget = target
+	if !strings.HasPrefix(target, "/") {
+		return
+	}
+	if _, err := os.Stat(target); err != nil {
+		a.log.Warn("haproxy logs to a syslog socket this host does not have, so each of its log lines becomes an ALERT about it: run a syslog daemon, or set haproxy.logTarget in fleet.yaml (none, stderr)",
+			"logTarget", target, "err", err)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/atomicfile"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -55,9 +54,12 @@ func (a *Agent) renderHead(ctx context.Context) (*render.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetching desired state: %w", err)
 	}
-	f, err := desired.Load(snap.FS)
+	f, err := a.loads.Load(snap.FS)
 	if err != nil {
 		return nil, fmt.Errorf("revision %s is invalid: %w", short(snap.Revision.Hash), err)
+	}
+	if err := a.installSecrets(snap.Revision.Hash, snap.FS); err != nil {
+		return nil, err
 	}
 	return render.Render(f, a.cfg.Host, a.cfg.Render)
 }

@@ -19,6 +19,7 @@ const (
 	DefaultReloadDebounce = 2 * time.Second
 	DefaultAdmitTimeout   = 10 * time.Second
 	DefaultDrainTimeout   = 30 * time.Second
+	DefaultDriftInterval  = 30 * time.Second
 	DefaultRetryMin       = time.Second
 	DefaultRetryMax       = time.Minute
 	DefaultRestartMin     = time.Second
@@ -44,6 +45,7 @@ func DefaultConfig() Config {
 			PIDFile:      haproxy.DefaultPIDFile,
 		},
 		Drift:          DriftCorrect,
+		DriftInterval:  DefaultDriftInterval,
 		ReloadDebounce: DefaultReloadDebounce,
 		AdmitTimeout:   DefaultAdmitTimeout,
 		DrainTimeout:   DefaultDrainTimeout,
@@ -76,6 +78,9 @@ func (c *Config) finalize() error {
 	// The runtime API socket the agent talks to is the one it renders.
 	setStr(&c.Render.AdminSocket, c.HAProxy.AdminSocket)
 	setStr(&c.Drift, d.Drift)
+	if c.DriftInterval == 0 {
+		c.DriftInterval = d.DriftInterval
+	}
 	setDur(&c.ReloadDebounce, d.ReloadDebounce)
 	setDur(&c.AdmitTimeout, d.AdmitTimeout)
 	setDur(&c.DrainTimeout, d.DrainTimeout)

@@ -274,6 +274,7 @@ func (h *harness) newAgentWith(change func(*Config)) *Agent {
 		StateDir:       h.state,
 		HAProxy:        h.paths,
 		ReloadDebounce: 300 * time.Millisecond,
+		DriftInterval:  DriftCheckAlways, // tests that want the schedule set it
 		AdmitTimeout:   10 * time.Second,
 		DrainTimeout:   5 * time.Second,
 		RetryMin:       50 * time.Millisecond,

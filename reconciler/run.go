@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
-	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -21,19 +20,48 @@ import (
 // run is the working state of one reconcile.
 type run struct {
 	a          *Agent
+	start      time.Time // when the reconcile started
+	stepName   string    // the step running now, for the status
 	steps      map[string]float64
 	desiredRev string
 	zone       string
 	drift      []string
 	out        Outcome
+	checked    bool // the host's full state was read (a drift check)
+	// prev is the rendered revision the host runs, when it is the one
+	// rendered last (see planFromApplied).
+	prev *render.Host
 }
 
-// step times fn under name.
+// step times fn under name and publishes it as the step in progress (a
+// nested step hands back to its parent when it ends).
 func (r *run) step(name string, fn func() error) error {
 	t := time.Now()
+	parent := r.stepName
+	r.progress(name)
 	err := fn()
 	r.steps[name] = time.Since(t).Seconds()
+	if parent != "" {
+		r.progress(parent)
+	}
 	return err
+}
+
+// stepUnless is step, skipped (not run, not timed) when skip is set.
+func (r *run) stepUnless(skip bool, name string, fn func() error) error {
+	if skip {
+		return nil
+	}
+	return r.step(name, fn)
+}
+
+// progress publishes the step the reconcile runs now.
+func (r *run) progress(name string) {
+	r.stepName = name
+	now := r.a.cfg.Now()
+	r.a.updateStatus(func(s *agentapi.Status) {
+		s.InProgress = &agentapi.Progress{Since: r.start, Step: name, StepSince: now}
+	})
 }
 
 // Failure kinds, typed by what happens next.
@@ -73,8 +101,14 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	// last revision is cached: a no-op reconcile of an unchanged branch
 	// only fetches and compares with the running host.
 	host := a.cached.host
+	if a.cached.rev == a.state.AppliedRevision {
+		r.prev = host
+	}
 	if a.cached.rev == rev && host != nil {
 		r.zone = host.Zone
+		if r.driftCheckNotDue(rev) {
+			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
+		}
 		out, err := r.apply(ctx, rev, snap, host)
 		if err != nil {
 			return r.fail(rev, err)
@@ -82,9 +116,13 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		return out
 	}
 	err := r.step("load", func() error {
-		f, err := desired.Load(snap.FS)
+		f, err := a.loads.Load(snap.FS)
 		if err != nil {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
+		}
+		a.checkLogTarget(f.HAProxy.LogTarget)
+		if err := r.step("secrets", func() error { return a.installSecrets(rev, snap.FS) }); err != nil {
+			return err
 		}
 		return r.step("render", func() error {
 			h, err := render.Render(f, a.cfg.Host, a.cfg.Render)
@@ -106,6 +144,15 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		return r.fail(rev, err)
 	}
 	return out
+}
+
+// driftCheckNotDue reports whether this reconcile of rev can stop after
+// the fetch: the host runs rev, the last reconcile that read its full state
+// found it converged less than DriftInterval ago, and nothing waits.
+func (r *run) driftCheckNotDue(rev string) bool {
+	a := r.a
+	return a.cfg.DriftInterval > 0 && rev == a.state.AppliedRevision && len(a.state.Pending) == 0 &&
+		a.state.FailedRevision == "" && !a.lastCheck.IsZero() && r.start.Sub(a.lastCheck) < a.cfg.DriftInterval
 }
 
 // fail records a failed reconcile and decides when to retry.
@@ -140,10 +187,21 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	a := r.a
 	cfgPath := a.cfg.HAProxy.ConfigPath
 
-	// 4. read actual
+	// 4. read actual: on a new revision of a host known to run the
+	// previous one, only what changed (planFromApplied).
+	newRevision := rev != a.state.AppliedRevision
+	var fast hostChanges
+	incremental := false
+	if newRevision {
+		_ = r.step("plan", func() error {
+			fast, incremental = r.planFromApplied(want)
+			return nil
+		})
+	}
 	var disk []byte
 	var actual map[string][]haproxy.ActualServer
-	err := r.step("actual", func() error {
+	err := r.stepUnless(incremental, "actual", func() error {
+		r.checked = true
 		var err error
 		disk, err = os.ReadFile(cfgPath)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -162,8 +220,8 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	// 5. plan (plan.ServerChanges decides runtime or reload)
 	adm := r.admission(want, actual)
 	var structural, kaChange bool
-	var changes hostChanges
-	_ = r.step("plan", func() error {
+	changes := fast
+	_ = r.stepUnless(incremental, "plan", func() error {
 		// Identical bytes are the common case (nothing changed by hand):
 		// skip reading the file's server lines then.
 		same := bytes.Equal(disk, want.HAProxy)
@@ -182,7 +240,6 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		}
 		return nil
 	})
-	newRevision := rev != a.state.AppliedRevision
 
 	// Drift: differences on a revision already applied were made by hand.
 	if !newRevision {
@@ -251,7 +308,14 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 
 	// 7. verify (what was read in step 4 already matched when nothing was applied)
 	if structural || kaChange || r.out.RuntimeChanges > 0 || len(changes.Ops) > 0 {
-		if err := r.step("verify", func() error { return r.verify(ctx, want, adm) }); err != nil {
+		if err := r.step("verify", func() error {
+			if incremental {
+				if done, err := r.verifyTouched(ctx, changes.Ops); done {
+					return err
+				}
+			}
+			return r.verify(ctx, want, adm)
+		}); err != nil {
 			return Outcome{}, err
 		}
 	}
@@ -359,7 +423,7 @@ func (r *run) reload(ctx context.Context, cfg []byte, reason string) error {
 	err := a.master.Reload(ctx)
 	if err == nil {
 		r.out.Reloads++
-		a.status.Counts.HAProxyReloads++
+		a.updateStatus(func(s *agentapi.Status) { s.Counts.HAProxyReloads++ })
 		a.metrics.reloads.WithLabelValues("haproxy", reason).Inc()
 		return nil
 	}
@@ -385,7 +449,7 @@ func (r *run) reload(ctx context.Context, cfg []byte, reason string) error {
 	}
 	a.lastReload = a.cfg.Now()
 	r.out.Reloads++
-	a.status.Counts.Rollbacks++
+	a.updateStatus(func(s *agentapi.Status) { s.Counts.Rollbacks++ })
 	a.metrics.reloads.WithLabelValues("haproxy", "rollback").Inc()
 	return failedError{fmt.Errorf("reloading haproxy: %w (rolled back to the last good config)", err)}
 }
@@ -402,7 +466,7 @@ func (r *run) keepalivedApply(ctx context.Context, conf []byte) error {
 	}
 	if changed {
 		r.out.Reloads++
-		a.status.Counts.KeepalivedReloads++
+		a.updateStatus(func(s *agentapi.Status) { s.Counts.KeepalivedReloads++ })
 		a.metrics.reloads.WithLabelValues("keepalived", "change").Inc()
 	}
 	return nil

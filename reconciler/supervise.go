@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/internal/child"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/atomicfile"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -106,7 +107,7 @@ func (a *Agent) TrackHAProxy(ctx context.Context, argv0 string) error {
 		return nil
 	}
 	if changed {
-		a.status.Counts.KeepalivedReloads++
+		a.updateStatus(func(s *agentapi.Status) { s.Counts.KeepalivedReloads++ })
 		a.metrics.reloads.WithLabelValues("keepalived", "track").Inc()
 	}
 	return nil

@@ -161,6 +161,7 @@ func TestBoundaryValues(t *testing.T) {
 	}
 	var all []rendered
 	var confs [][]byte
+	certDir := exampleCertDir(t)
 	for _, c := range boundaryCases() {
 		f := loadExample(t)
 		c.mut(f)
@@ -168,7 +169,7 @@ func TestBoundaryValues(t *testing.T) {
 			t.Errorf("%s: the case is not valid, fix the test:\n%v", c.name, errs.Err())
 			continue
 		}
-		hosts, err := RenderAll(f, Options{FleetDir: exampleDir(t)})
+		hosts, err := RenderAll(f, Options{FleetDir: exampleDir(t), CrtBase: certDir})
 		if err != nil {
 			t.Errorf("%s: RenderAll: %v", c.name, err)
 			continue

@@ -62,9 +62,12 @@ func TestHAProxyAcceptsRenderedConfigs(t *testing.T) {
 // rendered config with a dangling default_backend is refused.
 func TestHAProxyRejectsBrokenConfig(t *testing.T) {
 	needHAProxy(t)
-	h, err := Render(loadExample(t), "eu-haproxy-1", Options{FleetDir: exampleDir(t)})
+	h, err := Render(loadExample(t), "eu-haproxy-1", Options{FleetDir: exampleDir(t), CrtBase: exampleCertDir(t)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := haproxyCheck(t, h.HAProxy); err != nil {
+		t.Fatalf("the unbroken config is refused, so the test below proves nothing: %v", err)
 	}
 	bad := bytes.Replace(h.HAProxy, []byte("default_backend ddc_nodes_http"), []byte("default_backend nope"), 1)
 	if err := haproxyCheck(t, bad); err == nil {

@@ -193,6 +193,7 @@ func FuzzRenderFields(f *testing.F) {
 		f.Skip("keepalived is not installed")
 	}
 	ns := netns(f, []string{"eth0"})
+	certDir := exampleCertDir(f)
 	var checked sync.Map
 	f.Fuzz(func(t *testing.T, header, pathPrefix, routeHost, checkPath, checkHost, serverAddr string, serverPort uint16,
 		balance, minVersion, statsURI, metricsPath string, serverTimeoutMS, slowstartMS, intervalMS int64,
@@ -222,7 +223,7 @@ func FuzzRenderFields(f *testing.F) {
 		if errs := desired.Validate(fl); len(errs) > 0 {
 			return
 		}
-		hosts, err := RenderAll(fl, Options{FleetDir: exampleDir(t)})
+		hosts, err := RenderAll(fl, Options{FleetDir: exampleDir(t), CrtBase: certDir})
 		if err != nil {
 			t.Fatalf("Validate accepted the fleet but RenderAll failed: %v", err)
 		}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -103,7 +104,13 @@ func (c *hostCtx) global(w *cfgWriter) {
 	w.line("global")
 	w.in("master-worker")
 	w.in("mworker-max-reloads", itoa(MaxReloads))
-	w.in("log", "/dev/log", "local0")
+	switch t := c.f.HAProxy.LogTarget; t {
+	case "none":
+	case "stdout", "stderr":
+		w.in("log", t, "format", "raw", "local0")
+	default:
+		w.in("log", cmp.Or(t, desired.DefaultLogTarget), "local0")
+	}
 	w.in("stats", "socket", c.adminSocket, "mode", "600", "level", "admin", "expose-fd", "listeners")
 	w.in("stats", "timeout", "2m")
 	if h.Maxconn > 0 {
@@ -192,7 +199,9 @@ func (c *hostCtx) frontend(w *cfgWriter, fe *desired.Frontend) {
 	if fe.Maxconn > 0 {
 		w.in("maxconn", itoa(fe.Maxconn))
 	}
-	logOn := fe.Options.HTTPLog == nil || *fe.Options.HTTPLog
+	// With haproxy.logTarget none there is nowhere to log: no log format
+	// (haproxy would warn that it is ignored).
+	logOn := (fe.Options.HTTPLog == nil || *fe.Options.HTTPLog) && c.f.HAProxy.LogTarget != "none"
 	switch {
 	case httpMode && logOn:
 		w.in("option", "httplog")

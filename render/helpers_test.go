@@ -10,7 +10,11 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"filippo.io/age"
+
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/examples"
+	"github.com/ddc-gitops/ddc-gitops/secrets"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -29,8 +33,26 @@ func exampleDir(t testing.TB) string {
 	return d
 }
 
-// exampleCertDir is where the example's self-signed certificate lives.
-func exampleCertDir(t testing.TB) string { return filepath.Join(exampleDir(t), "certs") }
+// exampleCertDir is a crt-base holding the example's self-signed
+// certificate, decrypted from secrets/ddc-example.pem.age with a lab host's
+// identity as the agent does (the repository holds no plaintext key).
+func exampleCertDir(t testing.TB) string {
+	t.Helper()
+	id, ok := examples.LabIdentity("eu-haproxy-1")
+	if !ok {
+		t.Fatal("no lab identity for eu-haproxy-1")
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := &secrets.Installer{Identities: ids, CrtBase: dir}
+	if _, err := in.Install(os.DirFS(exampleDir(t))); err != nil {
+		t.Fatalf("decrypting the example's certificate: %v", err)
+	}
+	return dir
+}
 
 func loadExample(t testing.TB) *desired.Fleet {
 	t.Helper()
@@ -150,7 +172,8 @@ func allRendered(t testing.TB) []renderedCase {
 	if err != nil {
 		t.Fatalf("rendering the example fleet: %v", err)
 	}
-	real, err := RenderAll(ex, Options{FleetDir: exampleDir(t)})
+	certDir := exampleCertDir(t)
+	real, err := RenderAll(ex, Options{FleetDir: exampleDir(t), CrtBase: certDir})
 	if err != nil {
 		t.Fatalf("rendering the example fleet: %v", err)
 	}
@@ -163,7 +186,7 @@ func allRendered(t testing.TB) []renderedCase {
 		if err != nil {
 			t.Fatalf("%s: rendering: %v", file, err)
 		}
-		real, err := RenderAll(f, Options{FleetDir: goldenFleetDir, CrtBase: exampleCertDir(t)})
+		real, err := RenderAll(f, Options{FleetDir: goldenFleetDir, CrtBase: certDir})
 		if err != nil {
 			t.Fatalf("%s: rendering: %v", file, err)
 		}

@@ -275,6 +275,7 @@ var patternTable = map[string]string{
 	"fleet.schema.json#name":                        desired.PatternName,
 	"fleet.schema.json#haproxy.crtBase":             desired.PatternRelOrAbsPath,
 	"fleet.schema.json#haproxy.adminSocket":         desired.PatternAbsPath,
+	"fleet.schema.json#haproxy.logTarget":           desired.PatternLogTarget,
 	"fleet.schema.json#keepalived.scriptUser":       desired.PatternUser,
 	"fleet.schema.json#keepalived.trackProcess":     desired.PatternProcess,
 	"fleet.schema.json#$defs.duration":              durationPattern,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
 	"github.com/ddc-gitops/ddc-gitops/render"
+	"github.com/ddc-gitops/ddc-gitops/secrets"
 )
 
 type agentFlags struct {
@@ -34,17 +36,19 @@ type agentFlags struct {
 	haproxyPID                        string
 	keepalived                        bool
 	kaBin, kaConfig, kaPID, netns     string
-	crtBase                           string
+	crtBase, ageIdentity              string
 	listen, syncTokenFile, secretFile string
 	poll                              time.Duration
 	pollJitter                        float64
 	drift                             string
+	driftInterval                     time.Duration
 	debounce, admitTimeout            time.Duration
 	drainTimeout                      time.Duration
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
 	dns                               dnsFlags
+	memoryLimit                       string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -90,18 +94,21 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.kaPID, "keepalived-pid", keepalived.DefaultPIDFile, "keepalived's pid file")
 	fl.StringVar(&f.netns, "netns", "", "network namespace haproxy and keepalived run in (--supervise)")
 	fl.StringVar(&f.crtBase, "crt-base", "", "directory of the certificates on this host (overrides haproxy.crtBase)")
+	fl.StringVar(&f.ageIdentity, "age-identity", "", "this host's age identity: decrypt the repository's secrets/NAME.age encrypted to it into --crt-base as NAME (mode 0600)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:9100", "address of the agent's HTTP API (/v1/status, /v1/sync, /metrics); empty disables it")
 	fl.StringVar(&f.syncTokenFile, "sync-token-file", "", "file holding the bearer token POST /v1/sync requires (or $DDC_GITOPS_SYNC_TOKEN)")
 	fl.StringVar(&f.secretFile, "webhook-secret-file", "", "file holding a webhook secret: POST /v1/sync also accepts X-Hub-Signature-256 (or $DDC_GITOPS_WEBHOOK_SECRET)")
 	fl.DurationVar(&f.poll, "poll", trigger.DefaultPollInterval, "poll interval (the backstop to webhooks)")
 	fl.Float64Var(&f.pollJitter, "poll-jitter", trigger.DefaultPollJitter, "relative jitter of the poll interval")
 	fl.StringVar(&f.drift, "drift", def.Drift, "what to do with changes made by hand: correct or warn")
+	fl.DurationVar(&f.driftInterval, "drift-interval", def.DriftInterval, "how often a reconcile reads the host's full state to look for drift (0: at every reconcile); in between an unchanged branch costs one fetch and a new revision is planned from what changed")
 	fl.DurationVar(&f.debounce, "reload-debounce", def.ReloadDebounce, "least time between two haproxy reloads; changes meanwhile are applied together")
 	fl.DurationVar(&f.admitTimeout, "admit-timeout", def.AdmitTimeout, "how long a new server may wait for its first passing health check before it is reported stuck (it stays out of service until it passes; the reconcile never waits)")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", def.DrainTimeout, "how long a removed server drains before its sessions are shut down")
 	fl.BoolVar(&f.once, "once", false, "run one reconcile and exit: 0 when the host converged, 1 otherwise")
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
+	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	addDNSFlags(fl, &f.dns)
@@ -139,6 +146,9 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := setMemoryLimit(f.memoryLimit, os.Getenv("GOMEMLIMIT"), log); err != nil {
+		return err
+	}
 	if (f.repo == "") == (f.watch == "") {
 		return usageError{errors.New("give exactly one of --repo URL and --watch DIR")}
 	}
@@ -174,11 +184,22 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		HAProxy: reconciler.HAProxyPaths{Bin: f.haproxyBin, ConfigPath: f.haproxyConfig,
 			MasterSocket: f.masterSocket, AdminSocket: f.adminSocket, PIDFile: f.haproxyPID},
 		Drift:          f.drift,
+		DriftInterval:  cmp.Or(max(f.driftInterval, 0), reconciler.DriftCheckAlways),
 		ReloadDebounce: f.debounce,
 		AdmitTimeout:   f.admitTimeout,
 		DrainTimeout:   f.drainTimeout,
 		Logger:         log,
 		Registry:       reg,
+	}
+	if f.ageIdentity != "" {
+		if f.crtBase == "" {
+			return usageError{errors.New("--age-identity needs --crt-base: the directory the secrets are decrypted into")}
+		}
+		ids, err := secrets.ReadIdentities(f.ageIdentity)
+		if err != nil {
+			return err
+		}
+		cfg.Secrets = &secrets.Installer{Identities: ids, CrtBase: f.crtBase}
 	}
 	if f.once && f.supervise {
 		return usageError{errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}

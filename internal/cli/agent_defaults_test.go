@@ -25,6 +25,7 @@ func TestAgentFlagDefaults(t *testing.T) {
 		"reload-debounce":   def.ReloadDebounce.String(),
 		"admit-timeout":     def.AdmitTimeout.String(),
 		"drain-timeout":     def.DrainTimeout.String(),
+		"drift-interval":    def.DriftInterval.String(),
 		"poll":              trigger.DefaultPollInterval.String(),
 		"poll-jitter":       fmt.Sprint(trigger.DefaultPollJitter),
 		"keepalived-bin":    keepalived.DefaultBin,

@@ -144,8 +144,9 @@ func TestRenderOutPassesHAProxyCheck(t *testing.T) {
 	}
 	abs, _ := filepath.Abs(exampleFleet)
 	out := t.TempDir()
+	crtBase := exampleCrtBase(t)
 	t.Chdir(t.TempDir())
-	code, _, errs := run(t, "render", "--out", out, abs)
+	code, _, errs := run(t, "render", "--out", out, "--crt-base", crtBase, abs)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}

@@ -65,6 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short: "GitOps control plane for HAProxy + keepalived fleets in front of a DDC",
 		Long: `ddc-gitops keeps a fleet of HAProxy + keepalived hosts in the state described
 by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
+		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -79,6 +80,9 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newAPICmd(),
 		newBotCmd(),
 		newLabCmd(),
+		newManCmd(),
+		newSecretsCmd(),
+		newDoctorCmd(),
 	)
 	return root
 }

@@ -122,6 +122,23 @@ stats:
 
 // NodeFile is node i's file in a fleet of zones zones, with the given weight.
 func NodeFile(i, zones, weight int) []byte {
+	return nodeFile(i, zones, weight, NodeAddress(i), 8080)
+}
+
+// LocalNodeAddress is node i's address on loopback (127.19.0.0/16 instead
+// of 198.19.0.0/16): a haproxy on this machine checks it without a packet
+// leaving the host.
+func LocalNodeAddress(i int) string { return fmt.Sprintf("127.19.%d.%d", i/254, i%254+1) }
+
+// LocalNodeFile is NodeFile with the node on loopback at
+// LocalNodeAddress(i):httpPort, for benchmarks that run a real haproxy on
+// this machine (httpPort of a listener makes the node's checks pass;
+// nothing listening makes them fail at once).
+func LocalNodeFile(i, zones, weight, httpPort int) []byte {
+	return nodeFile(i, zones, weight, LocalNodeAddress(i), httpPort)
+}
+
+func nodeFile(i, zones, weight int, address string, httpPort int) []byte {
 	z := ZoneName(NodeZone(i, zones))
 	return []byte(fmt.Sprintf(`kind: Node
 name: %s
@@ -131,7 +148,7 @@ clusterId: 0x%s
 host: %s
 domain: %s.ddc.example
 ssl: false
-httpPort: 8080
+httpPort: %d
 grpcPort: 9091
 p2pPort: 9070
 mode: %s
@@ -139,7 +156,7 @@ zone: %s
 weight: %d
 admitted: true
 `, NodeName(i), hash("node", NodeName(i), 32), hash("provider", z, 32), hash("cluster", z, 20),
-		NodeAddress(i), NodeName(i), modes[i%len(modes)], z, weight))
+		address, NodeName(i), httpPort, modes[i%len(modes)], z, weight))
 }
 
 // hash derives n bytes of lowercase hex from a kind and a name.

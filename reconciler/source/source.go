@@ -53,6 +53,11 @@ const (
 	DefaultMaxPacks = 64
 )
 
+// objectCache bounds go-git's cache of decoded objects in the clone: the
+// snapshots keep what they read, so the cache only has to hold delta bases
+// (a 10,000-entry tree is about 0.4 MB).
+const objectCache = 1 * cache.MiByte
+
 const (
 	remoteName = "origin"
 	repoDir    = "repo"      // the clone, inside Dir
@@ -273,7 +278,7 @@ func (s *Source) reopen(log *slog.Logger) (unusable bool) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return false
 	}
-	repo, closer, err := gittree.OpenRepository(path)
+	repo, closer, err := gittree.OpenRepositoryCache(path, objectCache)
 	if err != nil {
 		log.Warn("existing git clone is unusable, cloning again", "dir", path, "err", err)
 		return true
@@ -336,7 +341,13 @@ func (s *Source) read(repo *git.Repository) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", ref.Hash(), err)
 	}
-	fsys, err := gittree.FromCommit(repo.Storer, c)
+	// What did not change since the last snapshot is shared with it, not
+	// read and decompressed again.
+	var prev *gittree.FS
+	if last := s.last.Load(); last != nil {
+		prev, _ = last.FS.(*gittree.FS)
+	}
+	fsys, err := gittree.FromCommitReusing(repo.Storer, c, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +387,7 @@ func (s *Source) reclone(ctx context.Context, auth transport.AuthMethod, log *sl
 			_ = os.RemoveAll(tmp)
 		}
 	}()
-	st := filesystem.NewStorageWithOptions(osfs.New(tmp), cache.NewObjectLRU(4*cache.MiByte), filesystem.Options{KeepDescriptors: true})
+	st := filesystem.NewStorageWithOptions(osfs.New(tmp), cache.NewObjectLRU(objectCache), filesystem.Options{KeepDescriptors: true})
 	repo, err := git.Init(st, nil)
 	if err != nil {
 		_ = st.Close()
@@ -415,7 +426,7 @@ func (s *Source) reclone(ctx context.Context, auth transport.AuthMethod, log *sl
 			log.Warn("removing the replaced git clone", "dir", old, "err", err)
 		}
 	}
-	repo, closer, err := gittree.OpenRepository(final)
+	repo, closer, err := gittree.OpenRepositoryCache(final, objectCache)
 	if err != nil {
 		return nil, fmt.Errorf("reopening fresh clone: %w", err)
 	}

@@ -1,0 +1,538 @@
+package agentbench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/internal/fleetgen"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
+)
+
+// Environment of the benchmark.
+const (
+	envBin   = "DDC_GITOPS_AGENT_BIN"         // the agent binary to run (make bench sets bin/ddc-gitops)
+	envNodes = "DDC_GITOPS_AGENT_BENCH_NODES" // fleet size, default 10000
+	envOut   = "DDC_GITOPS_AGENT_BENCH_OUT"   // when set, the BENCH lines are appended to this file
+	envLog   = "DDC_GITOPS_AGENT_BENCH_LOG"   // when set, the agent's log is written to this file
+)
+
+// Goals of issue 11 at 10,000 servers.
+const (
+	goalSteadyMB     = 64
+	goalPeakMB       = 128
+	goalOneNode      = 100 * time.Millisecond
+	goalNoopFactor   = 1.5
+	goalAddsPersists = 150 * time.Millisecond
+)
+
+// BenchmarkAgent10k runs the real agent binary (bin/ddc-gitops agent
+// --supervise) against a real haproxy and a git server over smart HTTP, with
+// a fleet of 10,000 nodes in one backend (10,000 servers), and prints its
+// memory as the process holds it (VmRSS and VmHWM from /proc, no forced GC)
+// and the cost of a no-op reconcile, a one-node change and 1,000 adds,
+// beside the goals. b.N is the number of one-node changes (at least 20).
+//
+// The nodes live on loopback (127.19.0.0/16) where nothing listens: their
+// checks fail at once, no packet leaves the machine. Checks run every 30 s.
+func BenchmarkAgent10k(b *testing.B) {
+	bin := os.Getenv(envBin)
+	if bin == "" {
+		b.Skipf("set %s to the agent binary (make bench does)", envBin)
+	}
+	if _, err := exec.LookPath("haproxy"); err != nil {
+		b.Skip("haproxy not installed (make deps installs it)")
+	}
+	nodes := 10000
+	if v := os.Getenv(envNodes); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > fleetgen.MaxNodes-1000 {
+			b.Fatalf("%s=%q: want 1 to %d", envNodes, v, fleetgen.MaxNodes-1000)
+		}
+		nodes = n
+	}
+	e := newEnv(b, bin, nodes)
+	rep := &report{b: b}
+
+	// 1. First clone over smart HTTP, bootstrap, first reconcile.
+	start := time.Now()
+	e.startAgent()
+	head, _ := e.git.Head()
+	st := e.waitStatus(5*time.Minute, func(s *agentapi.Status) bool { return s.AppliedRevision == head && s.InProgress == nil })
+	rep.line("first clone to converged", "%.2f s (fleet of %d nodes, %d kB packed)", time.Since(start).Seconds(), nodes, e.git.Stats().UploadPackBytes/1024)
+	firstRSS, firstHWM := e.mem()
+	_ = st
+
+	// 2. No-op reconciles against one `show servers state` read.
+	var showReads []time.Duration
+	for range 21 {
+		showReads = append(showReads, e.showServersState())
+	}
+	var noops []time.Duration
+	var steadyRSS int
+	cpu0 := e.cpu()
+	for i := range 40 {
+		s := e.sync(func(s *agentapi.Status) bool { return true })
+		if s.LastResult != agentapi.ResultNoop {
+			b.Fatalf("no-op reconcile %d: %s %s", i, s.LastResult, s.LastError)
+		}
+		noops = append(noops, secs(s.LastDuration))
+		if i >= 20 {
+			rss, _ := e.mem()
+			steadyRSS = max(steadyRSS, rss)
+		}
+	}
+	noopSteps := e.status().Steps
+	steadyFields := e.memFields()
+	noopCPU := (e.cpu() - cpu0) / 40
+
+	// 3. One-node changes: push (commit + push to the git server) to
+	// applied, with a sync request sent the moment the push is done (as
+	// the webhook does).
+	rounds := max(b.N, 20)
+	var oneNode []time.Duration
+	var oneSteps []map[string]float64
+	var oneCPU time.Duration
+	for i := range rounds {
+		k := (i * 7919) % nodes
+		rev, err := e.git.Commit(map[string][]byte{fleetgen.NodePath(k): fleetgen.LocalNodeFile(k, 1, 10+i%50, refusedPort)}, nil, "weight")
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0, c0 := time.Now(), e.cpu()
+		s := e.sync(func(s *agentapi.Status) bool { return s.AppliedRevision == rev })
+		oneNode = append(oneNode, time.Since(t0))
+		oneCPU += e.cpu() - c0
+		if s.LastResult != agentapi.ResultApplied || s.Counts.HAProxyReloads != 0 {
+			b.Fatalf("one-node change %d: %s %s reloads %d", i, s.LastResult, s.LastError, s.Counts.HAProxyReloads)
+		}
+		oneSteps = append(oneSteps, s.Steps)
+	}
+	for range 20 {
+		e.sync(func(s *agentapi.Status) bool { return true })
+		rss, _ := e.mem()
+		steadyRSS = max(steadyRSS, rss)
+	}
+	steadyHWM := 0
+	_, steadyHWM = e.mem()
+
+	// 4. 1,000 adds in one commit.
+	adds := map[string][]byte{}
+	for i := nodes; i < nodes+1000; i++ {
+		adds[fleetgen.NodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
+	}
+	rev, err := e.git.Commit(adds, nil, "add 1000")
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	s := e.sync(func(s *agentapi.Status) bool { return s.DesiredRevision == rev })
+	addsTotal := time.Since(t0)
+	afterFetch := 0.0
+	for _, step := range []string{"load", "actual", "plan", "runtime", "persist"} { // render is inside load
+		afterFetch += s.Steps[step]
+	}
+	endRSS, endHWM := e.mem()
+
+	// Report.
+	showMed := median(showReads)
+	noopMed := median(noops)
+	rep.line("agent VmRSS after the first clone and converge", "%.1f MB (VmHWM %.1f MB)", mb(firstRSS), mb(firstHWM))
+	rep.goal("agent peak VmHWM incl. first clone over smart HTTP (before the adds)", fmt.Sprintf("%.1f MB", mb(steadyHWM)), fmt.Sprintf("<= %d MB", goalPeakMB), mb(steadyHWM) <= goalPeakMB)
+	rep.goal("agent steady VmRSS (max over 40 reconciles, no forced GC)", fmt.Sprintf("%.1f MB", mb(steadyRSS)), fmt.Sprintf("<= %d MB", goalSteadyMB), mb(steadyRSS) <= goalSteadyMB)
+	rep.line("agent memory after the no-op reconciles", "VmRSS %.1f MB = RssAnon %.1f MB (heap, stacks) + RssFile %.1f MB (the binary's pages)",
+		mb(steadyFields["VmRSS"]), mb(steadyFields["RssAnon"]), mb(steadyFields["RssFile"]))
+	rep.line("show servers state, one read (median of 21)", "%.2f ms", ms(showMed))
+	rep.goal("no-op reconcile (median of 40)", fmt.Sprintf("%.2f ms = %.2fx one read", ms(noopMed), float64(noopMed)/float64(showMed)),
+		fmt.Sprintf("<= %.1fx one read (%.2f ms)", goalNoopFactor, goalNoopFactor*ms(showMed)), float64(noopMed) <= goalNoopFactor*float64(showMed))
+	rep.line("no-op reconcile steps (last)", "%s", fmtSteps(noopSteps))
+	rep.line("agent CPU time per no-op reconcile (user+system, mean)", "%.1f ms", ms(noopCPU))
+	p50, p99 := pct(oneNode, 0.5), pct(oneNode, 0.99)
+	rep.goal(fmt.Sprintf("one-node change, push done to applied (%d rounds) p50 / p99", rounds), fmt.Sprintf("%.1f / %.1f ms", ms(p50), ms(p99)),
+		fmt.Sprintf("<= %d ms", goalOneNode.Milliseconds()), p99 <= goalOneNode)
+	rep.line("one-node change steps (median)", "%s", fmtSteps(medianSteps(oneSteps)))
+	rep.line("agent CPU time per one-node change (user+system, mean)", "%.1f ms", ms(oneCPU/time.Duration(rounds)))
+	rep.goal("1,000 adds in haproxy and persisted, after fetch", fmt.Sprintf("%.3f s", afterFetch), fmt.Sprintf("<= %.2f s", goalAddsPersists.Seconds()), secs(afterFetch) <= goalAddsPersists)
+	rep.line("1,000 adds: reconcile result and steps", "%s (sync to done %.2f s) %s", s.LastResult, addsTotal.Seconds(), fmtSteps(s.Steps))
+	rep.line("agent after the adds", "VmRSS %.1f MB, VmHWM %.1f MB", mb(endRSS), mb(endHWM))
+	b.ReportMetric(mb(steadyRSS), "MB-steady-VmRSS")
+	b.ReportMetric(mb(steadyHWM), "MB-peak-VmHWM")
+	b.ReportMetric(ms(noopMed), "ms-noop")
+	b.ReportMetric(ms(showMed), "ms-show-servers-state")
+	b.ReportMetric(ms(p50), "ms-one-node-p50")
+	b.ReportMetric(ms(p99), "ms-one-node-p99")
+	b.ReportMetric(afterFetch, "s-1000-adds-persisted")
+}
+
+// refusedPort is the port of every node: nothing listens on 127.19.x.y.
+const refusedPort = 8080
+
+type env struct {
+	b                      testing.TB
+	bin, dir               string
+	git                    *gitserver.Server
+	listen, token          string
+	admin, master, haproxy string
+	cmd                    *exec.Cmd
+	client                 *agentapi.Client
+	nodes                  int
+}
+
+func newEnv(b testing.TB, bin string, nodes int) *env {
+	b.Helper()
+	dir, err := os.MkdirTemp("", "ab") // short: unix socket paths
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, token: "bench-sync-token-of-at-least-32-bytes",
+		admin: filepath.Join(dir, "admin.sock"), master: filepath.Join(dir, "master.sock"), haproxy: filepath.Join(dir, "haproxy.pid")}
+	e.git = gitservertest.New(b, gitserver.Options{})
+	files := map[string][]byte{
+		"fleet.yaml":                   []byte(fleetYAML),
+		"zones/z00/zone.yaml":          zoneYAML(freePort(b), freePort(b)),
+		"backends/ddc_nodes_http.yaml": []byte(backendYAML),
+	}
+	for i := range nodes {
+		files[fleetgen.NodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
+	}
+	if _, err := e.git.Commit(files, nil, "seed"); err != nil {
+		b.Fatal(err)
+	}
+	e.listen = fmt.Sprintf("127.0.0.1:%d", freePort(b))
+	e.client = &agentapi.Client{BaseURL: "http://" + e.listen, Token: e.token}
+	return e
+}
+
+func (e *env) startAgent() {
+	b := e.b
+	tokenFile := filepath.Join(e.dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(e.token), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	logPath := filepath.Join(e.dir, "agent.log")
+	if p := os.Getenv(envLog); p != "" {
+		logPath = p
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.cmd = exec.Command(e.bin, "agent", "--repo", e.git.URL(), "--host", "z00-haproxy-1",
+		"--state-dir", filepath.Join(e.dir, "state"), "--haproxy-config", filepath.Join(e.dir, "haproxy.cfg"),
+		"--master-socket", e.master, "--admin-socket", e.admin, "--haproxy-pid", e.haproxy,
+		"--keepalived=false", "--supervise", "--listen", e.listen, "--sync-token-file", tokenFile,
+		"--poll", "1h", "--log-level", "warn")
+	e.cmd.Stdout, e.cmd.Stderr = logf, logf
+	if err := e.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = e.cmd.Wait(); close(done) }()
+	b.Cleanup(func() {
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = e.cmd.Process.Kill()
+			<-done
+		}
+		// The agent stops its haproxy; a master left behind is killed.
+		if pid, err := os.ReadFile(e.haproxy); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil && syscall.Kill(p, 0) == nil {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+		logf.Close()
+		if b.Failed() {
+			log, _ := os.ReadFile(logf.Name())
+			b.Logf("agent log:\n%s", tail(string(log), 4000))
+		}
+	})
+}
+
+func (e *env) status() *agentapi.Status {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := e.client.Status(ctx)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// waitStatus polls the agent's status every 2 ms until ok holds.
+func (e *env) waitStatus(timeout time.Duration, ok func(*agentapi.Status) bool) *agentapi.Status {
+	deadline := time.Now().Add(timeout)
+	var last *agentapi.Status
+	for time.Now().Before(deadline) {
+		if e.cmd.ProcessState != nil {
+			e.b.Fatalf("agent exited: %v", e.cmd.ProcessState)
+		}
+		if s := e.status(); s != nil {
+			last = s
+			if ok(s) {
+				return s
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	e.b.Fatalf("agent status not reached in %v; last %+v", timeout, last)
+	return nil
+}
+
+// sync asks for a sync and waits for the reconcile it causes to finish
+// with ok holding.
+func (e *env) sync(ok func(*agentapi.Status) bool) *agentapi.Status {
+	before := e.status()
+	if before == nil {
+		e.b.Fatal("agent status unavailable")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.client.Sync(ctx, "bench"); err != nil {
+		e.b.Fatal(err)
+	}
+	return e.waitStatus(2*time.Minute, func(s *agentapi.Status) bool {
+		return s.Counts.Reconciles > before.Counts.Reconciles && s.InProgress == nil && ok(s)
+	})
+}
+
+// mem reads the agent's VmRSS and VmHWM, in kB.
+func (e *env) mem() (rss, hwm int) {
+	m := e.memFields()
+	return m["VmRSS"], m["VmHWM"]
+}
+
+// memFields reads the memory fields of /proc/PID/status, in kB.
+func (e *env) memFields() map[string]int {
+	out := map[string]int{}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", e.cmd.Process.Pid))
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		if strings.HasPrefix(k, "Vm") || strings.HasPrefix(k, "Rss") {
+			out[k] = n
+		}
+	}
+	return out
+}
+
+// cpu is the agent's CPU time so far (user + system), at the kernel's
+// clock-tick resolution (10 ms).
+func (e *env) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	// Fields after the command name (which may hold spaces) in parentheses.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// showServersState times one `show servers state` on the runtime socket,
+// reading the whole answer.
+func (e *env) showServersState() time.Duration {
+	t0 := time.Now()
+	c, err := net.DialTimeout("unix", e.admin, 5*time.Second)
+	if err != nil {
+		e.b.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "show servers state\n"); err != nil {
+		e.b.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, c)
+	if err != nil || n < int64(e.nodes)*50 {
+		e.b.Fatalf("show servers state: %d bytes, %v", n, err)
+	}
+	return time.Since(t0)
+}
+
+func zoneYAML(fePort, statsPort int) []byte {
+	return fmt.Appendf(nil, `kind: Zone
+name: z00
+network:
+  cidr: 198.18.1.0/24
+vips:
+  - name: z00-vip-1
+    address: 198.18.1.100
+    routerId: 51
+hosts:
+  - name: z00-haproxy-1
+    address: 198.18.1.11
+    owns: [z00-vip-1]
+frontends:
+  - name: http_in
+    mode: http
+    binds:
+      - address: 127.0.0.1
+        port: %d
+    defaultBackend: ddc_nodes_http
+stats:
+  bind:
+    address: 127.0.0.1
+    port: %d
+`, fePort, statsPort)
+}
+
+// fleetYAML is fleetgen's fleet with a maxconn this machine's file
+// descriptor limit allows.
+const fleetYAML = `kind: Fleet
+name: generated
+haproxy:
+  maxconn: 4096
+  hardStopAfter: 5s
+  crtBase: /nonexistent-certs
+  timeouts:
+    connect: 5s
+    client: 30s
+    server: 30s
+  serverDefaults:
+    weight: 100
+    maxconn: 1000
+    slowstart: 10s
+keepalived:
+  advertInt: 1s
+  ownerPriority: 150
+addressPolicy:
+  allowLoopback: true
+`
+
+// backendYAML is fleetgen's HTTP backend with checks every 30 s, so 10,000
+// failing checks do not load the machine, and no cross-zone failover.
+const backendYAML = `kind: Backend
+name: ddc_nodes_http
+mode: http
+balance: roundrobin
+check:
+  type: http
+  method: GET
+  path: /health
+  expectStatus: 200
+  interval: 30s
+  rise: 2
+  fall: 3
+timeouts:
+  connect: 3s
+  server: 30s
+serverDefaults:
+  weight: 100
+  maxconn: 500
+  slowstart: 10s
+nodes:
+  port: http
+  modes: [full, storage, cache]
+`
+
+// freePort is a free loopback port below the ephemeral range.
+func freePort(b testing.TB) int {
+	for p := 21000 + os.Getpid()%5000; p < 32000; p += 7 {
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err == nil {
+			l.Close()
+			if !used[p] {
+				used[p] = true
+				return p
+			}
+		}
+	}
+	b.Fatal("no free port")
+	return 0
+}
+
+var used = map[int]bool{}
+
+type report struct {
+	b testing.TB
+}
+
+func (r *report) line(name, format string, args ...any) {
+	r.emit(fmt.Sprintf("BENCH agent10k %-70s %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (r *report) goal(name, got, goal string, met bool) {
+	verdict := "NOT MET"
+	if met {
+		verdict = "met"
+	}
+	r.emit(fmt.Sprintf("BENCH agent10k %-70s %s (goal %s: %s)", name, got, goal, verdict))
+}
+
+func (r *report) emit(s string) {
+	fmt.Println(s)
+	if out := os.Getenv(envOut); out != "" {
+		f, err := os.OpenFile(out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			r.b.Fatal(err)
+		}
+		fmt.Fprintln(f, s)
+		f.Close()
+	}
+}
+
+func secs(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+func ms(d time.Duration) float64   { return float64(d.Microseconds()) / 1000 }
+func mb(kb int) float64            { return float64(kb) / 1024 }
+
+func median(d []time.Duration) time.Duration { return pct(d, 0.5) }
+
+func pct(d []time.Duration, q float64) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+func medianSteps(all []map[string]float64) map[string]float64 {
+	vals := map[string][]time.Duration{}
+	for _, m := range all {
+		for k, v := range m {
+			vals[k] = append(vals[k], secs(v))
+		}
+	}
+	out := map[string]float64{}
+	for k, v := range vals {
+		out[k] = median(v).Seconds()
+	}
+	return out
+}
+
+func fmtSteps(m map[string]float64) string {
+	order := []string{"fetch", "load", "render", "actual", "plan", "runtime", "persist", "reload", "keepalived", "verify", "record"}
+	var parts []string
+	for _, k := range order {
+		if v, ok := m[k]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.1f ms", k, v*1000))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
