@@ -57,6 +57,9 @@ type Status struct {
 	// Pending lists servers held out of rotation because their first health
 	// check has not passed, with the reason.
 	Pending []string `json:"pending,omitempty"`
+	// Containers is the state of each container a container host runs
+	// (agent in the container role only).
+	Containers []ContainerStatus `json:"containers,omitempty"`
 	// InProgress is the reconcile running now, absent when none runs. The
 	// status is a snapshot: it answers at once whatever that reconcile does.
 	InProgress *Progress `json:"inProgress,omitempty"`

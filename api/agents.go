@@ -125,7 +125,11 @@ func (a *Agents) Hosts(zone string) []string {
 // concurrently, each with the per-agent timeout; results follow the
 // registry's order.
 func (a *Agents) Statuses(ctx context.Context, zone string) []AgentStatus {
-	idx := a.indexes(zone)
+	return a.statusesAt(ctx, a.indexes(zone))
+}
+
+// statusesAt is Statuses for the agents at positions idx.
+func (a *Agents) statusesAt(ctx context.Context, idx []int) []AgentStatus {
 	out := make([]AgentStatus, len(idx))
 	var wg sync.WaitGroup
 	for j, i := range idx {
@@ -145,6 +149,17 @@ func (a *Agents) Statuses(ctx context.Context, zone string) []AgentStatus {
 	}
 	wg.Wait()
 	return out
+}
+
+// StatusesOf asks the agents of hosts for their status, like Statuses.
+func (a *Agents) StatusesOf(ctx context.Context, hosts map[string]bool) []AgentStatus {
+	var idx []int
+	for i, ag := range a.list {
+		if hosts[ag.Host] {
+			idx = append(idx, i)
+		}
+	}
+	return a.statusesAt(ctx, idx)
 }
 
 // SyncAll asks every agent to sync; it implements webhooks.Notifier.

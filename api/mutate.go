@@ -31,6 +31,10 @@ type mutation struct {
 	edit func(t *repo.Tree) error
 	// extra fields for the success response; edit may fill them in.
 	extra map[string]any
+	// afterApplied, when set, extends ?wait=applied: once the zone's
+	// agents applied the revision, it is polled until it reports done;
+	// its report is the response's "serving".
+	afterApplied func(ctx context.Context, rev string) (report any, done bool)
 }
 
 // mutate turns m into one commit (or pull request) and writes the
@@ -118,11 +122,19 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, m mutation) erro
 		out["status_url"] = statusURL(res.Revision, m.zone)
 		s.afterCommit(res.Revision, m.zone)
 		if wait > 0 {
+			waitStart := time.Now()
 			ro, err := s.waitApplied(r.Context(), res.Revision, m.zone, wait)
 			if err != nil {
 				return err
 			}
 			out["rollout"] = ro
+			if ro.State == RolloutApplied && m.afterApplied != nil {
+				var done bool
+				out["serving"], done = s.waitAfterApplied(r.Context(), res.Revision, max(wait-time.Since(waitStart), 0), m.afterApplied)
+				if !done {
+					ro.State, ro.TimedOut = RolloutPending, true
+				}
+			}
 			if ro.State == RolloutApplied {
 				status = http.StatusOK
 			}

@@ -221,6 +221,7 @@ func openAPIDocument(version string) obj {
 			"name": str(""), "hosts": array(obj{"type": "string"}), "agents": array(obj{"type": "string"}), "reload_generation": integer("")}))}),
 		"WebhookReply": objSchema([]string{"status"}, obj{"status": obj{"type": "string", "enum": []string{"accepted", "pong", "duplicate", "ignored", "error"}}, "reason": str(""), "delivery": str("")}),
 	}
+	addContainerPaths(paths, schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "ddc-gitops API", "version": version,

@@ -139,6 +139,27 @@ func (s *Server) waitApplied(ctx context.Context, rev, zone string, timeout time
 	}
 }
 
+// waitAfterApplied polls fn until it reports done or timeout passes.
+func (s *Server) waitAfterApplied(ctx context.Context, rev string, timeout time.Duration, fn func(ctx context.Context, rev string) (any, bool)) (any, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(s.cfg.WaitPoll)
+	defer tick.Stop()
+	for {
+		report, done := fn(ctx, rev)
+		if done {
+			return report, true
+		}
+		select {
+		case <-ctx.Done():
+			return report, false
+		case <-deadline.C:
+			return report, false
+		case <-tick.C:
+		}
+	}
+}
+
 func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) error {
 	rev := chi.URLParam(r, "sha")
 	if len(rev) != 40 || strings.Trim(rev, "0123456789abcdef") != "" {

@@ -182,6 +182,10 @@ func (s *Server) routes() chi.Router {
 				nodes, sync = b.Nodes.ServeHTTP, b.Sync.ServeHTTP
 			}
 			viewer.Get("/blockchain/nodes", nodes)
+			viewer.Get("/containers", s.handle(s.getContainers))
+			viewer.Get("/containers/{name}", s.handle(s.getContainer))
+			r.With(s.require(RoleOperator)).Post("/containers", s.handle(s.postContainer))
+			r.With(s.require(RoleOperator)).Delete("/containers/{name}", s.handle(s.deleteContainer))
 			r.With(s.require(RoleOperator)).Post("/blockchain/sync", sync)
 			s.zoneRoutes(r)
 			r.Route("/zones/{zone}", s.zoneRoutes)

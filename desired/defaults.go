@@ -150,6 +150,7 @@ func SetDefaults(f *Fleet) {
 	for _, n := range f.Nodes {
 		setStr(&n.State, "ready")
 	}
+	setContainerDefaults(f)
 	setDNSDefaults(f)
 }
 

@@ -35,6 +35,8 @@ type Fleet struct {
 	Zones    []*Zone    `yaml:"-"`
 	Backends []*Backend `yaml:"-"`
 	Nodes    []*Node    `yaml:"-"`
+	// Containers are loaded from containers/<name>.yaml, sorted by name.
+	Containers []*Container `yaml:"-"`
 
 	// Source is where each loaded object came from, for error positions.
 	Source Source `yaml:"-"`
@@ -117,6 +119,8 @@ type Zone struct {
 	ClientNetworks []string `yaml:"clientNetworks"`
 	// ReloadGeneration is bumped to force one verified reload on the zone's hosts.
 	ReloadGeneration int `yaml:"reloadGeneration"`
+	// Containers declares the zone's container hosts and address range.
+	Containers *ZoneContainers `yaml:"containers"`
 
 	File string `yaml:"-"`
 }

@@ -18,6 +18,7 @@ func dropNulls(f *Fleet) Errors {
 	for _, b := range f.Backends {
 		b.Servers = compact(b.Servers, func(i int) { report(b.File, fmt.Sprintf("servers[%d]", i)) })
 	}
+	dropContainerNulls(f, report)
 	if d := f.DNS; d != nil {
 		d.Nameservers = compact(d.Nameservers, func(i int) { report(FleetFile, fmt.Sprintf("dns.nameservers[%d]", i)) })
 		d.Records = compact(d.Records, func(i int) { report(FleetFile, fmt.Sprintf("dns.records[%d]", i)) })

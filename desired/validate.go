@@ -35,6 +35,7 @@ func validate(f *Fleet, b broken) Errors {
 	for _, n := range f.Nodes {
 		v.node(n)
 	}
+	v.containers()
 	v.errs.Sort()
 	return v.errs
 }
@@ -72,6 +73,9 @@ type validator struct {
 	endpoints map[endpoint]*Node
 
 	zoneList, backendList string // for "unknown zone" messages, built on demand
+
+	// containerZones are the zones that declare containers, by name.
+	containerZones map[string]*containerZone
 }
 
 // ref locates a named object for messages about duplicates and clashes.

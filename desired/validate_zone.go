@@ -54,6 +54,9 @@ func (v *validator) zone(z *Zone) {
 	if z.Stats != nil {
 		v.stats(z, binds)
 	}
+	if z.Containers != nil {
+		v.zoneContainers(z, prefix, prefixOK)
+	}
 }
 
 // cidr checks the zone's network prefix.

@@ -249,6 +249,9 @@ func (l *lab) run(ctx context.Context) error {
 	if l.plan, err = planTopology(fleet); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
+	if err := l.plan.addContainerHosts(fleet); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	if l.dns, err = planDNS(fleet, l.plan); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -345,6 +348,11 @@ func (l *lab) run(ctx context.Context) error {
 	for _, a := range agents {
 		info.Agents = append(info.Agents, AgentInfo{Host: a.Host, Zone: a.Zone, URL: a.URL, Dir: filepath.Join(dir, "hosts", a.Host)})
 	}
+	ctrAgents, err := l.startContainerHosts(ctx, l.git.URL(), tokenFile, len(agents), &info)
+	if err != nil {
+		return err
+	}
+	agents = append(agents, ctrAgents...)
 	if err := l.serveZones(gctx, g, &info, agents, token, password, hookSecret); err != nil {
 		return err
 	}
@@ -715,6 +723,7 @@ func (l *lab) teardown() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, l.closeChain())
+	errs = append(errs, l.cleanupContainerHosts())
 	if l.net != nil {
 		errs = append(errs, l.net.Close())
 	}

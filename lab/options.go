@@ -126,6 +126,9 @@ type Info struct {
 	Children []ChildInfo
 	// Agents are the HAProxy hosts' agents, in the order of the fleet.
 	Agents []AgentInfo
+	// ContainerHosts are the zones' container hosts (dockerd and an agent
+	// in the container role each).
+	ContainerHosts []ContainerHostInfo
 	// SyncToken authenticates POST /v1/sync on the agents.
 	SyncToken string
 	// PrometheusURL is the lab's Prometheus (empty: not installed or off).

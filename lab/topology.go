@@ -41,8 +41,9 @@ type zoneNet struct {
 type machine struct {
 	name, zone, iface string
 	addr              netip.Prefix
-	node              *desired.Node // nil for an HAProxy host
-	host              *desired.Host // nil for a node
+	node              *desired.Node          // nil for an HAProxy host
+	host              *desired.Host          // nil for a node
+	ctr               *desired.ContainerHost // set for a container host
 	// spare is set for a node that is not in the fleet: a DDC node the lab
 	// runs so that it can be registered on the chain and admitted (its
 	// node's Name is the machine's; the simulator reports spare.chainName).

@@ -30,6 +30,7 @@ func Compute(old, new *desired.Fleet, opts render.Options) (*Plan, error) {
 		return nil, fmt.Errorf("planning: rendering the new revision: %w", nErr)
 	}
 	p := DiffHosts(oh, nh)
+	p.Containers = DiffContainers(old, new)
 	if p.DNS, nErr = DiffDNS(old, new); nErr != nil {
 		return nil, nErr
 	}

@@ -42,6 +42,9 @@ var OpKinds = []string{OpAdd, OpDel, OpSetWeight, OpSetAddr, OpSetState, OpSetMa
 // present in either revision, sorted by host name.
 type Plan struct {
 	Hosts []HostPlan `json:"hosts"`
+	// Containers are the container changes per container host (only
+	// hosts with changes).
+	Containers []ContainerHostPlan `json:"containers,omitempty"`
 	// DNS is the DNS hosts' change (dns.go); nil when neither revision has dns.
 	DNS *DNSPlan `json:"dns,omitempty"`
 }

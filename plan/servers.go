@@ -31,7 +31,8 @@ type Before struct {
 	// in drain with its check running); no traffic reaches it until then.
 	Admitting bool
 	// Replacing: Admitting, and it replaced a server that was in service:
-	// it counts against its backend's replacement budget.
+	// until its check passed it counts against its backend's replacement
+	// budget.
 	Replacing bool
 	// CheckPassed: HAProxy reports the server up and its last check passed.
 	CheckPassed bool
@@ -96,8 +97,8 @@ func ServerChanges(nb *render.Backend, before []Before) BackendChange {
 		replacing int
 	)
 	for i := range before {
-		if before[i].Replacing {
-			replacing++
+		if before[i].Replacing && !before[i].CheckPassed {
+			replacing++ // out of service until admitted (admitted now if its check passed)
 		}
 	}
 	change := func(o *Before, s *render.Server) {

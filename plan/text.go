@@ -64,6 +64,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(bw, "### Plan: %d %s\n\n", s.Hosts, plural(s.Hosts, "host", "hosts"))
 	if s.Hosts == 0 {
 		bw.WriteString("No HAProxy hosts in either revision.\n")
+		p.writeContainers(bw)
 		return flush(bw)
 	}
 	var parts []string
@@ -131,6 +132,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 			}
 		}
 	}
+	p.writeContainers(bw)
 	writeDNS(bw, p.DNS)
 	return flush(bw)
 }

@@ -242,3 +242,23 @@ func (r *run) saveAdmission(adm *admissionState) {
 	}
 	a.admWatch.set(st.Pending)
 }
+
+// ReconcileOnce is one reconcile followed, when servers wait for
+// admission, by the reconciles that admit them as their checks pass, for at
+// most AdmitTimeout: what a single run (--once) needs, having no admission
+// watch running beside it. It returns the last outcome.
+func (a *Agent) ReconcileOnce(ctx context.Context) Outcome {
+	out := a.Reconcile(ctx)
+	deadline := time.Now().Add(a.cfg.AdmitTimeout)
+	tick := time.NewTicker(admissionPollInterval)
+	defer tick.Stop()
+	for !out.Converged && out.Err == nil && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+		out = a.Reconcile(ctx)
+	}
+	return out
+}

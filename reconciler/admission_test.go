@@ -131,24 +131,25 @@ func TestServerSettingChangesUnderLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		be         string
+		want       string // on every server line once converged
 		minService int64
 		check      func(t *testing.T)
 	}{
-		{"maxconn 0 -> 50", "serverDefaults:\n  maxconn: 50\n", 4, func(t *testing.T) {
+		{"maxconn 0 -> 50", "serverDefaults:\n  maxconn: 50\n", " maxconn 50 ", 4, func(t *testing.T) {
 			for n, s := range h.servers() {
 				if s.Maxconn != 50 {
 					t.Errorf("%s: maxconn %d, want 50", n, s.Maxconn)
 				}
 			}
 		}},
-		{"maxconn 50 -> 80", "serverDefaults:\n  maxconn: 80\n", 4, func(t *testing.T) {
+		{"maxconn 50 -> 80", "serverDefaults:\n  maxconn: 80\n", " maxconn 80 ", 4, func(t *testing.T) {
 			for n, s := range h.servers() {
 				if s.Maxconn != 80 {
 					t.Errorf("%s: maxconn %d, want 80", n, s.Maxconn)
 				}
 			}
 		}},
-		{"check interval: rolling replace", "serverDefaults:\n  maxconn: 80\n", 3, func(t *testing.T) {
+		{"check interval: rolling replace", "serverDefaults:\n  maxconn: 80\n", " inter 150ms ", 3, func(t *testing.T) {
 			if n := counter(h.agent.metrics.runtimeChanges.WithLabelValues("replace")); n != 4 {
 				t.Errorf("%v replace ops, want 4", n)
 			}
@@ -166,7 +167,11 @@ func TestServerSettingChangesUnderLoad(t *testing.T) {
 			h.agent.Trigger().Notify("push")
 			eventually(t, 30*time.Second, "the commit applied and converged", func() bool {
 				s := h.agent.Status()
-				return s.AppliedRevision == rev && len(s.Pending) == 0 && s.LastResult == "applied"
+				if s.AppliedRevision != rev || len(s.Pending) != 0 || (s.LastResult != "applied" && s.LastResult != "noop") {
+					return false
+				}
+				cfg, err := os.ReadFile(h.paths.ConfigPath)
+				return err == nil && strings.Count(string(cfg), tc.want) == 4
 			})
 			// Keep the load on a little after convergence.
 			n := load.ok.Load()

@@ -246,11 +246,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	h.rt = &haproxy.Runtime{Socket: h.paths.AdminSocket}
 	h.m = haproxy.NewMaster(h.paths.MasterSocket, nil)
-	out := h.agent.Reconcile(ctx)
-	for out.Err == nil && !out.Converged && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond) // seeded servers wait for their first check
-		out = h.agent.Reconcile(ctx)
-	}
+	out := h.agent.ReconcileOnce(ctx) // seeded servers wait for their first check
 	if out.Err != nil || !out.Converged {
 		t.Fatalf("first reconcile: %+v", out)
 	}
@@ -365,17 +361,15 @@ func (h *harness) commit(files map[string][]byte, deletes []string, msg string) 
 
 // reconcile runs reconciles until the host converged on rev (new servers
 // pass their first check in the reconciles that follow, as the admission
-// watch would trigger them) and fails the test unless it does within 20s
-// without an error. It returns the first reconcile's outcome.
+// watch would trigger them; ReconcileOnce) and fails the test unless it
+// does without an error. It returns the first reconcile's outcome.
 func (h *harness) reconcile(rev string) Outcome {
 	h.t.Helper()
 	ctx := testCtx(h.t, 60*time.Second)
 	first := h.agent.Reconcile(ctx)
 	out := first
-	deadline := time.Now().Add(20 * time.Second)
-	for out.Err == nil && !out.Converged && out.Revision == rev && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond) // the check interval is 100ms: poll
-		out = h.agent.Reconcile(ctx)
+	if out.Err == nil && !out.Converged && out.Revision == rev {
+		out = h.agent.ReconcileOnce(ctx)
 	}
 	if out.Err != nil || !out.Converged || out.Revision != rev {
 		h.t.Fatalf("reconcile: %+v, want converged on %s", out, short(rev))

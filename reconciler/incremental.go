@@ -29,7 +29,7 @@ func (r *run) planFromApplied(want *render.Host) (hostChanges, bool) {
 	a := r.a
 	prev := r.prev
 	if prev == nil || a.cfg.DriftInterval <= 0 || a.lastCheck.IsZero() || r.start.Sub(a.lastCheck) >= a.cfg.DriftInterval ||
-		len(a.state.Pending) > 0 || a.state.FailedRevision != "" {
+		len(a.state.Pending) > 0 || len(a.state.Rolling) > 0 || a.state.FailedRevision != "" {
 		return hostChanges{}, false
 	}
 	if a.cfg.Keepalived != nil && string(prev.Keepalived) != string(want.Keepalived) {

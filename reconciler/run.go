@@ -31,6 +31,8 @@ type run struct {
 	// prev is the rendered revision the host runs, when it is the one
 	// rendered last (see planFromApplied).
 	prev *render.Host
+	// deferred are the replaces ("backend/server") left for a later batch.
+	deferred []string
 }
 
 // step times fn under name and publishes it as the step in progress (a
@@ -246,8 +248,13 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		if structural {
 			r.drift = append(r.drift, "haproxy.cfg on disk differs from the desired configuration")
 		}
+		rolling := map[string]bool{}
+		for _, k := range a.state.Rolling {
+			rolling[k] = true
+		}
 		for _, op := range changes.Ops {
-			if _, waiting := adm.since[op.Backend+"/"+op.Server]; waiting || op.Batch > 1 {
+			k := op.Backend + "/" + op.Server
+			if _, waiting := adm.since[k]; waiting || op.Batch > 1 || (op.Op == plan.OpReplace && rolling[k]) {
 				continue // admission and rolling replacement in progress, not drift
 			}
 			r.drift = append(r.drift, "server "+describe(op))
@@ -285,6 +292,11 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	} else {
 		ops, n := changes.now()
 		deferred = n
+		for _, op := range changes.Ops {
+			if op.Batch > 1 {
+				r.deferred = append(r.deferred, op.Backend+"/"+op.Server)
+			}
+		}
 		if err := r.step("runtime", func() error { return r.runtimeApply(ctx, ops, adm) }); err != nil {
 			r.saveAdmission(adm)
 			return Outcome{}, err
@@ -300,6 +312,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		}
 	}
 	r.saveAdmission(adm)
+	a.state.Rolling = r.deferred
 	if kaChange {
 		if err := r.step("keepalived", func() error { return r.keepalivedApply(ctx, want.Keepalived) }); err != nil {
 			return Outcome{}, err
@@ -489,9 +502,14 @@ func (r *run) verify(ctx context.Context, want *render.Host, adm *admissionState
 	}
 	c := diffHost(want.Backends, actual, render.ServerLines(disk), adm, &a.scratch)
 	left := c.Reasons
+	deferred := map[string]bool{}
+	for _, k := range r.deferred {
+		deferred[k] = true
+	}
 	for _, op := range c.Ops {
-		if _, waiting := adm.since[op.Backend+"/"+op.Server]; waiting || op.Batch > 1 {
-			continue
+		k := op.Backend + "/" + op.Server
+		if _, waiting := adm.since[k]; waiting || op.Batch > 1 || (op.Op == plan.OpReplace && deferred[k]) {
+			continue // admission in progress, or a later rolling batch (a check that passed since may have moved it up)
 		}
 		left = append(left, describe(op))
 	}

@@ -28,6 +28,9 @@ type persisted struct {
 	Pending      []string             `json:"pending,omitempty"`
 	PendingSince map[string]time.Time `json:"pendingSince,omitempty"`
 	Replacing    []string             `json:"replacing,omitempty"`
+	// Rolling are the replaces ("backend/server") left for a later rolling
+	// batch by the last reconcile: their turn is not drift.
+	Rolling []string `json:"rolling,omitempty"`
 }
 
 const (

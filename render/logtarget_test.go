@@ -8,6 +8,7 @@ import (
 // TestLogTarget: haproxy.logTarget picks the global log line (none renders
 // none), and haproxy accepts each form.
 func TestLogTarget(t *testing.T) {
+	certDir := exampleCertDir(t) // the parent's temp dir: subtest names hold '#'
 	for _, tc := range []struct{ target, line string }{
 		{"", "    log /dev/log local0\n"}, // unset: the default
 		{"/dev/log", "    log /dev/log local0\n"},
@@ -19,7 +20,7 @@ func TestLogTarget(t *testing.T) {
 		t.Run(tc.target, func(t *testing.T) {
 			f := loadExample(t)
 			f.HAProxy.LogTarget = tc.target
-			h, err := Render(f, "eu-haproxy-1", Options{FleetDir: exampleDir(t)})
+			h, err := Render(f, "eu-haproxy-1", Options{FleetDir: exampleDir(t), CrtBase: certDir})
 			if err != nil {
 				t.Fatal(err)
 			}

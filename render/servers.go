@@ -53,7 +53,8 @@ func (c *hostCtx) base(b *desired.Backend) serverBase {
 
 // servers selects a backend's servers for the context's zone: admitted
 // nodes (sorted by name), then static servers (YAML order), then the
-// failover zones' VIPs as backups.
+// containers that serve it (sorted by name), then the failover zones' VIPs
+// as backups.
 func (c *hostCtx) servers(b *desired.Backend) ([]Server, error) {
 	sb := c.base(b)
 	var out []Server
@@ -137,6 +138,7 @@ func (c *hostCtx) servers(b *desired.Backend) ([]Server, error) {
 		}
 		out = append(out, s)
 	}
+	out = append(out, c.containerServers(b, sb)...)
 	backups, err := c.failoverServers(b, sb)
 	if err != nil {
 		return nil, err

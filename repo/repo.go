@@ -436,6 +436,42 @@ func (r *Repo) lead() {
 	r.qmu.Unlock()
 }
 
+// buildBatchLocked builds the batch's changes one on top of the other,
+// starting at head, and returns the last commit (head when nothing
+// changed) and whether any change failed (other than by its caller
+// leaving).
+func (r *Repo) buildBatchLocked(batch []*pendingChange, head *object.Commit, attempt int) (*object.Commit, bool) {
+	parent, failed := head, false
+	for _, p := range batch {
+		p.res, p.err = Result{}, nil
+		if err := p.ctx.Err(); err != nil {
+			p.err = err
+			continue
+		}
+		res, c, err := r.buildLocked(p.ch, parent)
+		p.res, p.err = res, err
+		failed = failed || err != nil
+		if c != nil {
+			p.res.Revision, p.res.Changed, p.res.Attempts = c.Hash.String(), true, attempt
+			parent = c
+		}
+	}
+	return parent, failed
+}
+
+// localHeadLocked is the last known remote head, without fetching; nil if unknown.
+func (r *Repo) localHeadLocked() (*object.Commit, error) {
+	ref, err := r.r.Reference(r.remoteRef(), true)
+	if err != nil {
+		return nil, nil
+	}
+	c, err := r.r.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, nil
+	}
+	return c, nil
+}
+
 // batchContext is the context a batch runs under: it carries the first
 // caller's values and ends when every caller's context has ended (nobody
 // waits for the batch any more) or when cancel is called.
@@ -470,26 +506,40 @@ func (r *Repo) commitBatchLocked(ctx context.Context, batch []*pendingChange) {
 	}()
 	var last error
 	for attempt := 1; attempt <= r.opts.Retries; attempt++ {
-		// Always the branch as it is now (see attemptLocked).
-		head, err := r.fetchLocked(ctx)
-		if err != nil {
-			for _, p := range batch {
-				p.err = err
-			}
-			return
+		// The first attempt builds on the head this clone last saw, without
+		// a round trip: the push's lease on that head makes the server
+		// refuse it if the branch has moved since (a push, a reset, a
+		// revert), and a refused push is retried on a fetched head, so
+		// nothing the branch no longer has is pushed back. A change that
+		// fails on the remembered head is built again on a fetched one: a
+		// write is always judged against the branch as it is now.
+		var head *object.Commit
+		var err error
+		cached := false
+		if attempt == 1 {
+			head, _ = r.localHeadLocked()
+			cached = head != nil
 		}
-		parent := head
-		for _, p := range batch {
-			p.res, p.err = Result{}, nil
-			if err := p.ctx.Err(); err != nil {
-				p.err = err
-				continue
+		if head == nil {
+			if head, err = r.fetchLocked(ctx); err != nil {
+				for _, p := range batch {
+					p.err = err
+				}
+				return
 			}
-			res, c, err := r.buildLocked(p.ch, parent)
-			p.res, p.err = res, err
-			if c != nil {
-				p.res.Revision, p.res.Changed, p.res.Attempts = c.Hash.String(), true, attempt
-				parent = c
+		}
+		parent, failed := r.buildBatchLocked(batch, head, attempt)
+		if cached && failed {
+			fresh, err := r.fetchLocked(ctx)
+			if err != nil {
+				for _, p := range batch {
+					p.res, p.err = Result{}, err
+				}
+				return
+			}
+			if fresh.Hash != head.Hash {
+				head = fresh
+				parent, _ = r.buildBatchLocked(batch, head, attempt)
 			}
 		}
 		if parent == head {

@@ -172,10 +172,11 @@ func yamlFields(t reflect.Type) map[string]reflect.StructField {
 
 func modelRoots() map[string]reflect.Type {
 	return map[string]reflect.Type{
-		desired.KindFleet:   reflect.TypeOf(desired.Fleet{}),
-		desired.KindZone:    reflect.TypeOf(desired.Zone{}),
-		desired.KindBackend: reflect.TypeOf(desired.Backend{}),
-		desired.KindNode:    reflect.TypeOf(desired.Node{}),
+		desired.KindFleet:     reflect.TypeOf(desired.Fleet{}),
+		desired.KindZone:      reflect.TypeOf(desired.Zone{}),
+		desired.KindBackend:   reflect.TypeOf(desired.Backend{}),
+		desired.KindNode:      reflect.TypeOf(desired.Node{}),
+		desired.KindContainer: reflect.TypeOf(desired.Container{}),
 	}
 }
 
@@ -322,6 +323,21 @@ var patternTable = map[string]string{
 	"node.schema.json#domain":              desired.PatternHostname,
 	"node.schema.json#zone":                desired.PatternName,
 	"node.schema.json#$defs.host.anyOf[2]": desired.PatternHostname,
+
+	"zone.schema.json#containers.hosts.items.name":      desired.PatternName,
+	"zone.schema.json#containers.hosts.items.interface": desired.PatternInterface,
+
+	"container.schema.json#name":            desired.PatternName,
+	"container.schema.json#image":           desired.PatternImage,
+	"container.schema.json#zone":            desired.PatternName,
+	"container.schema.json#host":            desired.PatternName,
+	"container.schema.json#command.items":   desired.PatternArg,
+	"container.schema.json#args.items":      desired.PatternArg,
+	"container.schema.json#env.items.name":  desired.PatternEnvName,
+	"container.schema.json#env.items.value": desired.PatternEnvValue,
+	"container.schema.json#health.path":     desired.PatternURLPath,
+	"container.schema.json#serve.backend":   desired.PatternName,
+	"container.schema.json#$defs.duration":  durationPattern,
 }
 
 // walkSchema calls fn for every subschema with its dotted location.

@@ -39,7 +39,7 @@ const durationPattern = `^(?:0|(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|μs|ms|s|m|h))
 // for desired.KindZone), or "" for an unknown kind.
 func FileName(kind string) string {
 	switch kind {
-	case desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode:
+	case desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer:
 		return strings.ToLower(kind) + ".schema.json"
 	}
 	return ""
@@ -63,13 +63,15 @@ func KindForPath(file string) string {
 		return desired.KindBackend
 	case dir == desired.NodesDir+"/":
 		return desired.KindNode
+	case dir == desired.ContainersDir+"/":
+		return desired.KindContainer
 	}
 	return ""
 }
 
 // Kinds lists the file kinds that have a schema.
 func Kinds() []string {
-	return []string{desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode}
+	return []string{desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer}
 }
 
 // FS returns the embedded schema files (read-only), e.g. for a command that
@@ -166,6 +168,9 @@ func (v *Validator) ValidateFleet(fsys fs.FS, f *desired.Fleet) []desired.Error 
 	}
 	for _, n := range f.Nodes {
 		items = append(items, item{desired.KindNode, n.File})
+	}
+	for _, c := range f.Containers {
+		items = append(items, item{desired.KindContainer, c.File})
 	}
 	var es desired.Errors
 	for _, it := range items {

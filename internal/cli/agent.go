@@ -47,6 +47,8 @@ type agentFlags struct {
 	once, supervise                   bool
 	watch                             string
 	logFormat, logLevel               string
+	docker, dockerNetwork             string
+	dockerResync, dockerDrain         time.Duration
 	dns                               dnsFlags
 	memoryLimit                       string
 }
@@ -111,6 +113,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	addContainerFlags(fl, &f)
 	addDNSFlags(fl, &f.dns)
 	return cmd
 }
@@ -176,6 +179,11 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if container, err := containerRole(ctx, f, fetcher, log); err != nil {
+		return err
+	} else if container {
+		return runContainerAgent(ctx, cmd, f, fetcher, reg, log)
+	}
 	cfg := reconciler.Config{
 		Host:     f.host,
 		Source:   fetcher,
@@ -234,7 +242,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		return err
 	}
 	if f.once {
-		out := a.Reconcile(ctx)
+		out := a.ReconcileOnce(ctx)
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s at %s\n", f.host, out.Result, out.Revision)
 		if !out.Converged {
 			if out.Err != nil {

@@ -97,8 +97,8 @@ Needs root (network namespaces).`,
 			return nodesim.Run(cmd.Context(), sim)
 		},
 	}
-	simCmd.Flags().StringVar(&sim.Zone, "zone", "", "zone the node reports")
-	simCmd.Flags().StringVar(&sim.Node, "node", "", "node name it reports")
+	simCmd.Flags().StringVar(&sim.Zone, "zone", os.Getenv("DDC_GITOPS_ZONE"), "zone the node reports (default $DDC_GITOPS_ZONE, set in containers the agent runs)")
+	simCmd.Flags().StringVar(&sim.Node, "node", os.Getenv("DDC_GITOPS_CONTAINER"), "node name it reports (default $DDC_GITOPS_CONTAINER, set in containers the agent runs)")
 	simCmd.Flags().StringVar(&sim.HTTPAddr, "listen", "", "HTTP listen address (HTTP/1.1 and h2c)")
 	simCmd.Flags().StringVar(&sim.GRPCAddr, "grpc-listen", "", "gRPC listen address (h2c)")
 

@@ -87,10 +87,11 @@ type ApplyResult struct {
 // Apply makes server changes through the runtime API: the ops of
 // plan.ServerChanges for changes it classified as runtime (a change that
 // needs a reload is not Apply's: its ops are applied by the reload). Ops run
-// backend by backend in the order their backends first appear: removals
-// (del, and the del half of replace: drain, wait for sessions, maint,
-// `del server`), then settings (set-addr, set-weight, set-maxconn,
-// set-state, admit), then additions (add and the add half of replace:
+// backend by backend in the order their backends first appear: settings
+// first (set-addr, set-weight, set-maxconn, set-state, admit), so a server
+// whose admission completes is in service before the next rolling batch
+// leaves; then removals (del, and the del half of replace: drain, wait for
+// sessions, maint, `del server`); then additions (add and the add half of replace:
 // `add server` in maintenance with every keyword of the server line, `enable
 // health`, then its state; a server with a check goes to drain and is listed
 // in ApplyResult.Admitting). It never waits for a health check.
@@ -146,15 +147,6 @@ func (r *Runtime) Apply(ctx context.Context, ops []plan.Op, opts ApplyOptions) (
 				return res, fmt.Errorf("applying %s/%s: unknown op %q", be, op.Server, op.Op)
 			}
 		}
-		if len(dels) > 0 {
-			d, err := r.delServers(ctx, be, dels, drain)
-			for _, n := range d.Forced {
-				res.Forced = append(res.Forced, be+"/"+n)
-			}
-			if err != nil {
-				return res, fmt.Errorf("removing servers from %s: %w", be, err)
-			}
-		}
 		if len(sets) > 0 {
 			replies, err := r.Exec(ctx, sets)
 			if err != nil {
@@ -166,6 +158,15 @@ func (r *Runtime) Apply(ctx context.Context, ops []plan.Op, opts ApplyOptions) (
 				if _, msg := splitSeverity(replies[i]); !strings.Contains(msg, "changed from") && !strings.Contains(msg, "no need to change") {
 					return res, fmt.Errorf("changing servers of %s: %w", be, &BatchError{Total: len(sets), Errors: []*CommandError{classifyForce(sets[i], replies[i])}})
 				}
+			}
+		}
+		if len(dels) > 0 {
+			d, err := r.delServers(ctx, be, dels, drain)
+			for _, n := range d.Forced {
+				res.Forced = append(res.Forced, be+"/"+n)
+			}
+			if err != nil {
+				return res, fmt.Errorf("removing servers from %s: %w", be, err)
 			}
 		}
 		if len(adds) > 0 {
