@@ -25,7 +25,10 @@ import (
 // zone networks' router and the zone APIs stay as they are.
 var drtCoreAddr = netip.MustParseAddr("198.19.255.3")
 
-const dnsRouterName = "drt"
+const (
+	dnsRouterName = "drt"
+	dnsAgentTop   = 190 // agentAddr(190) = 198.19.255.200
+)
 
 // DNSInfo describes the lab's DNS (nil in Info when the fleet has no dns block).
 type DNSInfo struct {
@@ -139,9 +142,8 @@ func planDNS(f *desired.Fleet, p *plan) (*dnsPlan, error) {
 
 // startDNS builds the DNS networks (router drt, nameserver and client
 // namespaces, routes) and starts each DNS host's agent with --supervise,
-// which runs pdns_server in the host's namespace. firstAgent is the index
-// of the first free agent API address.
-func (l *lab) startDNS(ctx context.Context, repoURL, tokenFile string, firstAgent int) error {
+// which runs pdns_server in the host's namespace.
+func (l *lab) startDNS(ctx context.Context, repoURL, tokenFile string) error {
 	d := l.dns
 	if d == nil {
 		return nil
@@ -202,7 +204,10 @@ func (l *lab) startDNS(ctx context.Context, repoURL, tokenFile string, firstAgen
 		if err := os.MkdirAll(hd, 0o755); err != nil {
 			return fmt.Errorf("lab: %w", err)
 		}
-		addr, err := agentAddr(firstAgent + i)
+		// DNS agents count down from the top of the agents' range
+		// (198.19.255.200), clear of the HAProxy and container hosts'
+		// agents, which count up from 198.19.255.10.
+		addr, err := agentAddr(dnsAgentTop - i)
 		if err != nil {
 			return err
 		}

@@ -328,7 +328,7 @@ func (l *lab) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := l.startDNS(ctx, l.git.URL(), tokenFile, len(agents)); err != nil {
+	if err := l.startDNS(ctx, l.git.URL(), tokenFile); err != nil {
 		return err
 	}
 
