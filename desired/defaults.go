@@ -151,6 +151,7 @@ func SetDefaults(f *Fleet) {
 		setStr(&n.State, "ready")
 	}
 	setContainerDefaults(f)
+	setDNSDefaults(f)
 }
 
 func setStr(p *string, v string) {

@@ -25,6 +25,9 @@ type Fleet struct {
 	Name       string         `yaml:"name"`
 	HAProxy    HAProxyGlobal  `yaml:"haproxy"`
 	Keepalived KeepalivedConf `yaml:"keepalived"`
+	// DNS is the geo DNS zone served by the fleet's DNS hosts (dns.go); nil
+	// when the fleet serves no DNS.
+	DNS *DNS `yaml:"dns"`
 	// AddressPolicy says which special addresses servers and nodes may have.
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
 
@@ -110,6 +113,10 @@ type Zone struct {
 	Hosts     []*Host     `yaml:"hosts"`
 	Frontends []*Frontend `yaml:"frontends"`
 	Stats     *Stats      `yaml:"stats"`
+	// ClientNetworks are the client networks this zone is nearest to: DNS
+	// answers clients there (by source address or EDNS Client Subnet) with
+	// this zone's VIPs first (dns.go).
+	ClientNetworks []string `yaml:"clientNetworks"`
 	// ReloadGeneration is bumped to force one verified reload on the zone's hosts.
 	ReloadGeneration int `yaml:"reloadGeneration"`
 	// Containers declares the zone's container hosts and address range.

@@ -19,6 +19,10 @@ func dropNulls(f *Fleet) Errors {
 		b.Servers = compact(b.Servers, func(i int) { report(b.File, fmt.Sprintf("servers[%d]", i)) })
 	}
 	dropContainerNulls(f, report)
+	if d := f.DNS; d != nil {
+		d.Nameservers = compact(d.Nameservers, func(i int) { report(FleetFile, fmt.Sprintf("dns.nameservers[%d]", i)) })
+		d.Records = compact(d.Records, func(i int) { report(FleetFile, fmt.Sprintf("dns.records[%d]", i)) })
+	}
 	return errs
 }
 

@@ -26,6 +26,8 @@ func validate(f *Fleet, b broken) Errors {
 	for _, z := range f.Zones {
 		v.zone(z)
 	}
+	v.clientNetworks()
+	v.dns()
 	for _, be := range f.Backends {
 		v.backend(be)
 	}

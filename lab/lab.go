@@ -72,6 +72,7 @@ type lab struct {
 	git   *gitserver.Server
 	hooks *pushHooks
 	chain *devchain.Node
+	dns   *dnsPlan // the geo DNS part (lab/dns.go); nil without a dns block
 
 	mu       sync.Mutex
 	children []*child
@@ -251,6 +252,9 @@ func (l *lab) run(ctx context.Context) error {
 	if err := l.plan.addContainerHosts(fleet); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
+	if l.dns, err = planDNS(fleet, l.plan); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	for _, s := range l.plan.skipped {
 		l.progress("not simulating node %s", s)
 	}
@@ -324,6 +328,9 @@ func (l *lab) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := l.startDNS(ctx, l.git.URL(), tokenFile); err != nil {
+		return err
+	}
 
 	// The APIs and the forwards.
 	password := o.AdminPassword
@@ -371,12 +378,16 @@ func (l *lab) run(ctx context.Context) error {
 	if err := l.waitZones(gctx); err != nil {
 		return err
 	}
+	if err := l.waitDNS(gctx, &info); err != nil {
+		return err
+	}
 	l.mu.Lock()
 	for _, c := range l.children {
 		info.Children = append(info.Children, ChildInfo{Name: c.name, Machine: c.machine, Netns: c.netns, PID: c.pid, Log: c.logPath})
 	}
 	l.mu.Unlock()
 	l.printInfo(info, o.AdminPassword == "")
+	printDNS(l.out, info)
 	if o.Ready != nil {
 		o.Ready(info)
 	}

@@ -115,6 +115,9 @@ func TestUpServesBothZones(t *testing.T) {
 	if n := len(info.ContainerHosts); n > 0 {
 		wantKinds["dockerd"] = n // a container host runs dockerd and an agent --docker
 	}
+	if info.DNS != nil {
+		wantKinds["agent"] += len(info.DNS.Servers) // the DNS hosts' agents (lab/dns.go)
+	}
 	if fmt.Sprint(kinds) != fmt.Sprint(wantKinds) {
 		t.Errorf("children by kind %v, want %v (6 nodes and 2 spares)", kinds, wantKinds)
 	}

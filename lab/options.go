@@ -141,6 +141,8 @@ type Info struct {
 	PrometheusURL, AlertmanagerURL string
 	// Chain is the dev chain (nil without one).
 	Chain *ChainInfo
+	// DNS is the geo DNS part (nil when the fleet has no dns block).
+	DNS *DNSInfo
 	// WebhookURL is the API's GitHub webhook receiver that the git server
 	// delivers every push to (signed with STATE-DIR/webhook-secret); the
 	// receiver asks every agent to sync.

@@ -31,6 +31,9 @@ func Compute(old, new *desired.Fleet, opts render.Options) (*Plan, error) {
 	}
 	p := DiffHosts(oh, nh)
 	p.Containers = DiffContainers(old, new)
+	if p.DNS, nErr = DiffDNS(old, new); nErr != nil {
+		return nil, nErr
+	}
 	return p, nil
 }
 

@@ -45,6 +45,8 @@ type Plan struct {
 	// Containers are the container changes per container host (only
 	// hosts with changes).
 	Containers []ContainerHostPlan `json:"containers,omitempty"`
+	// DNS is the DNS hosts' change (dns.go); nil when neither revision has dns.
+	DNS *DNSPlan `json:"dns,omitempty"`
 }
 
 // HostPlan is what one host does to go from the old revision to the new one.

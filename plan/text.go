@@ -133,6 +133,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		}
 	}
 	p.writeContainers(bw)
+	writeDNS(bw, p.DNS)
 	return flush(bw)
 }
 

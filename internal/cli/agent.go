@@ -49,6 +49,7 @@ type agentFlags struct {
 	logFormat, logLevel               string
 	docker, dockerNetwork             string
 	dockerResync, dockerDrain         time.Duration
+	dns                               dnsFlags
 	memoryLimit                       string
 }
 
@@ -113,6 +114,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	addContainerFlags(fl, &f)
+	addDNSFlags(fl, &f.dns)
 	return cmd
 }
 
@@ -175,6 +177,12 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		}
 		fetcher = &source.Source{URL: f.repo, Branch: f.branch, Dir: filepath.Join(f.stateDir, "source"), Logger: log,
 			Auth: source.Auth{Token: token, SSHKeyFile: f.sshKey, KnownHostsFile: f.knownHosts}}
+	}
+	// A host named in dns.nameservers has the DNS role (reconciler/pdns).
+	if ns, err := nameserverRole(ctx, fetcher, f.host); err != nil {
+		return err
+	} else if ns != nil {
+		return runDNSAgent(ctx, cmd, f, fetcher, ns, log)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
