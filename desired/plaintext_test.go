@@ -3,6 +3,7 @@ package desired
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -76,11 +77,20 @@ func (h countingFS) BlobHash(name string) (string, bool) {
 // TestPlaintextScanCached: through a Cache, a file found clean is not read
 // again by the scan, and a changed file is.
 func TestPlaintextScanCached(t *testing.T) {
-	base, err := os.ReadFile("../examples/fleet/fleet.yaml")
+	// The whole example fleet (fleet.yaml alone refers to zones it lacks).
+	files := fstest.MapFS{"notes.txt": {Data: []byte("clean\n")}}
+	err := fs.WalkDir(os.DirFS("../examples/fleet"), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(filepath.Join("../examples/fleet", name))
+		files[name] = &fstest.MapFile{Data: data}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys := countingFS{MapFS: fstest.MapFS{"fleet.yaml": {Data: base}, "notes.txt": {Data: []byte("clean\n")}}, opens: map[string]int{}}
+	fsys := countingFS{MapFS: files, opens: map[string]int{}}
 	var c Cache
 	if _, err := c.Load(fsys); err != nil {
 		t.Fatal(err)
