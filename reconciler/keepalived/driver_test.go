@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -187,6 +188,12 @@ func TestApplyRestoresAfterFailedReload(t *testing.T) {
 		{"keepalived exits on SIGHUP", dieOnHUP, "exited after SIGHUP", false},
 		{"VRRP child respawned on SIGHUP", respawnOnHUP, "child (pid", true},
 	}
+	// A shell cannot trap a signal that was ignored when it started (POSIX),
+	// and a test run under nohup ignores SIGHUP: with a handler of our own
+	// installed, the stand-ins start with SIGHUP at its default.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
