@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/desired"
@@ -289,33 +287,15 @@ func (a *Agent) Status() agentapi.Status {
 	return s
 }
 
-// Handler serves /healthz, /v1/status, /v1/sync (authenticated by auth)
-// and /metrics (from gatherer).
+// Handler serves the container role's HTTP API, the same paths as an
+// HAProxy host's agent (agentapi.NewHandler): /healthz, /readyz, /v1/status,
+// /v1/sync (authenticated by auth) and /metrics (from gatherer).
 func (a *Agent) Handler(auth trigger.HTTPAuth, gatherer prometheus.Gatherer) (http.Handler, error) {
 	sync, err := a.trigger.HTTPHandler(auth)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("POST "+agentapi.PathSync, sync)
-	mux.HandleFunc("GET "+agentapi.PathHealthz, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET "+agentapi.PathStatus, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, a.Status())
-	})
-	if gatherer != nil {
-		mux.Handle("GET "+agentapi.PathMetrics, promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	}
-	return mux, nil
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	return agentapi.NewHandler(agentapi.Endpoints{Sync: sync, Status: a.Status, Gatherer: gatherer}), nil
 }
 
 // agentMetrics are the container role's series.
