@@ -230,28 +230,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
 	defer func() { stopWatch(); <-watchDone }()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-a.trigger.C():
-			a.log.Debug("sync triggered", "reason", r.What)
-		case <-timer.C:
+	return a.trigger.Loop(ctx, func(ctx context.Context, why trigger.Reason) time.Duration {
+		if why.What != "" {
+			a.log.Debug("sync triggered", "reason", why.What)
 		}
-		out := a.Reconcile(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		if out.RetryAfter > 0 {
-			timer.Reset(out.RetryAfter)
-		}
-	}
+		return a.Reconcile(ctx).RetryAfter
+	})
 }
 
 // Outcome is the result of one reconcile.

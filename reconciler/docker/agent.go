@@ -91,37 +91,18 @@ func (a *Agent) Trigger() *trigger.Trigger { return a.trigger }
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.rec.Close()
 	go a.watchEvents(ctx)
-	t := time.NewTimer(0)
-	defer t.Stop()
 	retry := time.Duration(0)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-a.trigger.C():
-		case <-t.C:
-		}
+	return a.trigger.Loop(ctx, func(ctx context.Context, _ trigger.Reason) time.Duration {
 		res := a.Reconcile(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
 		// Not converged (the engine is down, a container is restarting or
 		// its image is missing): look again soon, backing off to Resync.
-		next := a.cfg.Resync
 		if res.Converged() {
 			retry = 0
-		} else {
-			retry = min(max(2*retry, 500*time.Millisecond), a.cfg.Resync)
-			next = retry
+			return a.cfg.Resync
 		}
-		if !t.Stop() {
-			select {
-			case <-t.C:
-			default:
-			}
-		}
-		t.Reset(next)
-	}
+		retry = min(max(2*retry, 500*time.Millisecond), a.cfg.Resync)
+		return retry
+	})
 }
 
 // watchEvents triggers a pass whenever the engine reports a managed

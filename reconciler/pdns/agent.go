@@ -186,30 +186,12 @@ func (a *Agent) Status() agentapi.Status {
 // Run reconciles at start, whenever the trigger fires and after failures,
 // until ctx ends.
 func (a *Agent) Run(ctx context.Context) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case r := <-a.trigger.C():
-			a.log.Debug("sync triggered", "reason", r.What)
-		case <-timer.C:
+	return a.trigger.Loop(ctx, func(ctx context.Context, why trigger.Reason) time.Duration {
+		if why.What != "" {
+			a.log.Debug("sync triggered", "reason", why.What)
 		}
-		out := a.Reconcile(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		if out.RetryAfter > 0 {
-			timer.Reset(out.RetryAfter)
-		}
-	}
+		return a.Reconcile(ctx).RetryAfter
+	})
 }
 
 // Reconcile runs one reconcile and records its outcome.
