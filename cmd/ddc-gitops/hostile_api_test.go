@@ -98,11 +98,19 @@ func startAPI(t *testing.T, repo string, extra ...string) *apiProc {
 	users := writeFile(t, dir, "users.yaml", fmt.Sprintf("users:\n  - username: otto\n    passwordHash: %q\n    role: operator\n", hash))
 	jwt := writeFile(t, dir, "jwt", randomSecret(t))
 	port := freePort(t)
-	args := append([]string{fmt.Sprintf("--as=%d", addressSpaceLimit), "--", bin, "api", "--listen", "127.0.0.1:" + strconv.Itoa(port),
+	args := append([]string{"api", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 		"--repo", repo, "--repo-dir", filepath.Join(dir, "clone"), "--users-file", users, "--jwt-secret-file", jwt,
 		"--default-zone", "eu", "--log-level", "warn"}, extra...)
+	return startLimited(t, port, "/api/v1/health", args...)
+}
+
+// startLimited runs the binary with args under prlimit's address-space
+// limit, stops it at cleanup, and waits (15 s at most) until it answers GET
+// readyPath on 127.0.0.1:port.
+func startLimited(t *testing.T, port int, readyPath string, args ...string) *apiProc {
+	t.Helper()
 	p := &apiProc{t: t, url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	p.cmd = exec.Command("prlimit", args...)
+	p.cmd = exec.Command("prlimit", append([]string{fmt.Sprintf("--as=%d", addressSpaceLimit), "--", bin}, args...)...)
 	p.cmd.Stdout = lockedBuffer{p.mu, p.logs}
 	p.cmd.Stderr = lockedBuffer{p.mu, p.logs}
 	if err := p.cmd.Start(); err != nil {
@@ -120,22 +128,21 @@ func startAPI(t *testing.T, repo string, extra ...string) *apiProc {
 	})
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		resp, err := http.Get(p.url + "/api/v1/health")
+		resp, err := http.Get(p.url + readyPath)
 		if err == nil {
 			resp.Body.Close()
-			break
+			return p
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("the API exited at start:\n%s", p.log())
+			t.Fatalf("%s exited at start:\n%s", args[0], p.log())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the API did not answer within 15s:\n%s", p.log())
+			t.Fatalf("%s did not answer %s within 15s:\n%s", args[0], readyPath, p.log())
 		}
-		time.Sleep(20 * time.Millisecond) // polling the health endpoint
+		time.Sleep(20 * time.Millisecond) // polling interval
 	}
-	return p
 }
 
 func (p *apiProc) log() string {
@@ -453,40 +460,11 @@ func TestAgentSyncUnsignedFlood(t *testing.T) {
 	fleet := exampleFleet(t)
 	state := t.TempDir()
 	port := freePort(t)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	p := &apiProc{t: t, url: url, logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
-	p.cmd = exec.Command("prlimit", fmt.Sprintf("--as=%d", addressSpaceLimit), "--", bin, "agent", "--watch", fleet, "--host", "eu-haproxy-1",
+	p := startLimited(t, port, "/v1/status", "agent", "--watch", fleet, "--host", "eu-haproxy-1",
 		"--state-dir", state, "--haproxy-config", filepath.Join(state, "haproxy.cfg"), "--master-socket", filepath.Join(state, "m.sock"),
 		"--admin-socket", filepath.Join(state, "a.sock"), "--haproxy-pid", filepath.Join(state, "h.pid"), "--keepalived=false",
 		"--listen", "127.0.0.1:"+strconv.Itoa(port), "--sync-token-file", tokenFile, "--webhook-secret-file", secretFile, "--log-level", "error")
-	p.cmd.Stdout = lockedBuffer{p.mu, p.logs}
-	p.cmd.Stderr = lockedBuffer{p.mu, p.logs}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(url + "/v1/status")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		p.alive()
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent API did not answer within 15s:\n%s", p.log())
-		}
-		time.Sleep(20 * time.Millisecond) // polling the status endpoint
-	}
+	url := p.url
 	base := p.peakRSS()
 	body := bytes.Repeat([]byte("x"), 25<<20)
 	var wg sync.WaitGroup
