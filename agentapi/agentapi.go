@@ -63,6 +63,19 @@ type Status struct {
 	// InProgress is the reconcile running now, absent when none runs. The
 	// status is a snapshot: it answers at once whatever that reconcile does.
 	InProgress *Progress `json:"inProgress,omitempty"`
+
+	// LastGoodRevision is the newest revision this host applied whose
+	// health gate passed (or that needed no watch): later waves wait for it.
+	LastGoodRevision string `json:"lastGoodRevision,omitempty"`
+	// Wave, Gate and Quarantined are the rollout's state (rollout.go).
+	Wave        *WaveStatus  `json:"wave,omitempty"`
+	Gate        *GateStatus  `json:"gate,omitempty"`
+	Quarantined []Quarantine `json:"quarantined,omitempty"`
+	// Trust is the signature check's outcome (with --trust-policy only).
+	Trust *TrustStatus `json:"trust,omitempty"`
+	// Overrides are the timed overrides in force; Freeze the freeze window.
+	Overrides []OverrideStatus `json:"overrides,omitempty"`
+	Freeze    *FreezeStatus    `json:"freeze,omitempty"`
 }
 
 // Progress is a reconcile in progress.
