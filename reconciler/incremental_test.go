@@ -7,6 +7,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
+	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
 // TestIncrementalApply: on a host known to run the previous revision, a
@@ -95,5 +96,28 @@ func TestIncrementalFallsBack(t *testing.T) {
 	out := h.reconcile(rev)
 	if out.Reloads != 1 || h.agent.Status().Steps["actual"] == 0 {
 		t.Fatalf("structural change: %+v, steps %v", out, h.agent.Status().Steps)
+	}
+}
+
+func TestAddedState(t *testing.T) {
+	for _, c := range []struct {
+		admin string
+		check bool
+		state string
+		ok    bool
+	}{
+		{haproxy.StateDrain, true, "", true},                  // admission running
+		{haproxy.StateReady, true, "", true},                  // admitted since
+		{haproxy.StateMaint, true, "", false},                 // never left maintenance
+		{haproxy.StateMaint, true, haproxy.StateMaint, true},  // parked
+		{haproxy.StateDrain, true, haproxy.StateMaint, false}, // to stay parked
+		{haproxy.StateReady, false, "", true},
+		{haproxy.StateDrain, false, "", false}, // no check: no admission
+		{haproxy.StateDrain, false, haproxy.StateDrain, true},
+	} {
+		s := &render.Server{Check: c.check, State: c.state}
+		if got := addedState(c.admin, s); got != c.ok {
+			t.Errorf("addedState(%s, check %v state %q) = %v, want %v", c.admin, c.check, c.state, got, c.ok)
+		}
 	}
 }

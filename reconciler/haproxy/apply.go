@@ -19,13 +19,19 @@ var ErrNeedsReload = errors.New("change needs a reload")
 // Runtime command builders. They assume names validated by package desired
 // (no spaces, no `;`); Exec rejects line breaks and unescaped `;`.
 
-// AddServerCommand is `add server BE/NAME ADDR:PORT KEYWORDS` for s, always
-// in maintenance (`disabled`) and with s's configured weight even when s is
-// to be drained: the state is applied afterwards with SetStateCommand.
-func AddServerCommand(backend string, s render.Server) string {
+// AddServerCommand is `add server BE/NAME ADDR:PORT KEYWORDS [id ID]` for s,
+// always in maintenance (`disabled`) and with s's configured weight even when
+// s is to be drained: the state is applied afterwards with SetStateCommand.
+// id > 0 sets the server's numeric id (`id` keyword; it must be unused in the
+// backend); 0 lets HAProxy pick the lowest free one.
+func AddServerCommand(backend string, s render.Server, id int) string {
 	m := s
 	m.State = StateMaint
-	return "add server " + backend + "/" + s.Name + " " + s.Addr() + " " + m.Keywords()
+	c := "add server " + backend + "/" + s.Name + " " + s.Addr() + " " + m.Keywords()
+	if id > 0 {
+		c += " id " + strconv.Itoa(id)
+	}
+	return c
 }
 
 // EnableHealthCommand is `enable health BE/NAME`.
@@ -192,6 +198,13 @@ func (r *Runtime) Apply(ctx context.Context, ops []plan.Op, opts ApplyOptions) (
 // the same session and checks that every server exists with its address,
 // port and weight.
 //
+// Each server gets an explicit id above the highest in use in the backend
+// (read first with `show servers state BE`): HAProxy 2.6 finds a free id for
+// a server added without one by a tree lookup per id in use from 1 up
+// (get_next_id), which at 10,000 servers costs more than the rest of the
+// `add server` together. The ids are not persisted: a reload numbers the
+// servers of haproxy.cfg again.
+//
 // Servers with a DNS name fail with ErrNeedsReload (the runtime API does not
 // resolve names) before anything is sent. HAProxy refuses every server of a
 // backend whose balance algorithm is not dynamic: errors.Is(err,
@@ -202,9 +215,14 @@ func (r *Runtime) addServers(ctx context.Context, backend string, servers []rend
 			return nil, fmt.Errorf("adding %s/%s at %s: the runtime API does not resolve DNS names: %w", backend, s.Name, s.Address, ErrNeedsReload)
 		}
 	}
+	id, err := r.maxServerID(ctx, backend)
+	if err != nil {
+		return nil, fmt.Errorf("adding %d servers to backend %s: %w", len(servers), backend, err)
+	}
 	cmds := make([]string, 0, 3*len(servers)+1)
 	for _, s := range servers {
-		cmds = append(cmds, AddServerCommand(backend, s))
+		id++
+		cmds = append(cmds, AddServerCommand(backend, s, id))
 		if s.Check {
 			cmds = append(cmds, EnableHealthCommand(backend, s.Name))
 		}
@@ -248,6 +266,20 @@ func (r *Runtime) addServers(ctx context.Context, backend string, servers []rend
 		}
 	}
 	return admitting, nil
+}
+
+// maxServerID is the highest server id (srv_id) in backend, 0 when it has
+// no server.
+func (r *Runtime) maxServerID(ctx context.Context, backend string) (int, error) {
+	rows, err := r.ShowServersState(ctx, backend)
+	if err != nil {
+		return 0, fmt.Errorf("reading the server ids of backend %s: %w", backend, err)
+	}
+	m := 0
+	for _, row := range rows {
+		m = max(m, row.ID)
+	}
+	return m, nil
 }
 
 func stateOrReady(s string) string {

@@ -39,6 +39,14 @@ func TestApplyNeverWaitsForChecks(t *testing.T) {
 		server("nocheck", host, port, 10),
 		checked("parked", host, port, haproxy.StateMaint),
 	}
+	rows, err := in.Runtime.ShowServersState(ctx, "be")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maxID := 0
+	for _, r := range rows {
+		maxID = max(maxID, r.ID)
+	}
 	start := time.Now()
 	res, err := apply(ctx, in, time.Second, adds("be", servers...)...)
 	if err != nil {
@@ -46,6 +54,21 @@ func TestApplyNeverWaitsForChecks(t *testing.T) {
 	}
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("Apply took %s: it must not wait for checks", took)
+	}
+	// Added servers get explicit ids above the backend's highest, in order
+	// (HAProxy 2.6's own search for a free id is linear in the servers).
+	rows, err = in.Runtime.ShowServersState(ctx, "be")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int{}
+	for _, r := range rows {
+		ids[r.Name] = r.ID
+	}
+	for i, s := range servers {
+		if ids[s.Name] != maxID+1+i {
+			t.Errorf("server %s has id %d, want %d", s.Name, ids[s.Name], maxID+1+i)
+		}
 	}
 	slices.Sort(res.Admitting)
 	if want := []string{"be/bad", "be/good", "be/gooddrain"}; !slices.Equal(res.Admitting, want) {

@@ -63,7 +63,7 @@ func BenchmarkAdd1000Servers(b *testing.B) {
 			var payload strings.Builder
 			payload.WriteString("prompt\n")
 			for _, s := range ss {
-				payload.WriteString(haproxy.AddServerCommand("be", s) + "\n")
+				payload.WriteString(haproxy.AddServerCommand("be", s, 0) + "\n")
 				payload.WriteString(haproxy.EnableHealthCommand("be", s.Name) + "\n")
 			}
 			payload.WriteString("quit\n")
