@@ -1,0 +1,374 @@
+package trust
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"golang.org/x/crypto/ssh"
+)
+
+// keys are the signers of the tests.
+type keys struct {
+	alice, bot, api, mallory sshKey
+	release                  pgpKey
+	stranger                 pgpKey
+}
+
+func newKeys(t testing.TB) *keys {
+	t.Helper()
+	dir := t.TempDir()
+	return &keys{
+		alice: newSSHKey(t, dir, "alice"), bot: newSSHKey(t, dir, "ddc-bot"),
+		api: newSSHKey(t, dir, "ddc-api"), mallory: newSSHKey(t, dir, "mallory"),
+		release: newPGPKey(t, "release"), stranger: newPGPKey(t, "stranger"),
+	}
+}
+
+// policyText is the brief's example policy with the test keys.
+func (k *keys) policyText(extra string) string {
+	pgp := "      " + strings.ReplaceAll(strings.TrimSpace(k.release.pub), "\n", "\n      ")
+	return fmt.Sprintf(`kind: TrustPolicy
+keys:
+  - name: alice
+    ssh: %s
+  - name: ddc-bot
+    ssh: %s
+  - name: ddc-api
+    ssh: %s
+  - name: release
+    pgp: |
+%s
+rules:
+  - name: bot-admits-nodes
+    keys: [ddc-bot]
+    paths: ["nodes/*.yaml"]
+    changes: [add, delete]
+  - name: api-writes
+    keys: [ddc-api]
+    paths: ["backends/*.yaml", "overrides/*.yaml", "containers/*.yaml"]
+  - name: people
+    keys: [alice, release]
+    paths: ["**"]
+%s`, k.alice.pub, k.bot.pub, k.api.pub, pgp, extra)
+}
+
+func (k *keys) policy(t testing.TB, extra string) *Policy {
+	t.Helper()
+	p, err := Parse("trust-policy.yaml", []byte(k.policyText(extra)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// seed makes the first commit, signed by alice.
+func seed(r *repo, k *keys) string {
+	return r.change(&k.alice, map[string]string{
+		"fleet.yaml": "kind: Fleet\n", "backends/web.yaml": "servers: []\n", "nodes/n1.yaml": "name: n1\n",
+	})
+}
+
+// want is one expected refusal: the commit (by the scenario's label), its
+// key name, rule and a fragment of its reason.
+type want struct {
+	commit, key, rule, reason string
+}
+
+func TestVerifyRange(t *testing.T) {
+	k := newKeys(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		extra string // appended to the policy
+		// run builds the history; it returns the base, the head and the
+		// commits by label.
+		run      func(r *repo) (base, head string, c map[string]string)
+		refused  []want
+		reverted []string // labels of refused commits the head undoes
+	}{
+		{name: "ssh-signed commit by a person", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			return b, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# edited\n"}), nil
+		}},
+		{name: "pgp-signed commit by a person", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.write(map[string]string{"backends/web.yaml": "servers: [a]\n"})
+			return b, r.commitPGP(k.release, "release"), nil
+		}},
+		{name: "bot adds and removes nodes", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n"})
+			return b, r.change(&k.bot, map[string]string{"nodes/n1.yaml": ""}), nil
+		}},
+		{name: "api writes backends, overrides and containers", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			return b, r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [b]\n", "overrides/o.yaml": "x: 1\n", "containers/c.yaml": "y: 2\n"}), nil
+		}},
+		{name: "unsigned commit", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+		{name: "unknown ssh key", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(&k.mallory, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "a key the policy does not know"}}},
+		{name: "unknown pgp key", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.write(map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			u := r.commitPGP(k.stranger, "evil")
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "a key the policy does not know"}}},
+		{name: "bot key outside nodes", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n", "backends/web.yaml": "servers: [evil]\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying backends/web.yaml"}}},
+		{name: "bot key modifies a node", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(&k.bot, map[string]string{"nodes/n1.yaml": "name: n1\nweight: 0\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying nodes/n1.yaml"}}},
+		{name: "bot key in a subdirectory of nodes", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(&k.bot, map[string]string{"nodes/x/n9.yaml": "name: n9\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not adding nodes/x/n9.yaml"}}},
+		{name: "api key outside its paths", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(&k.api, map[string]string{"fleet.yaml": "kind: Fleet\n# api\n"})
+			return b, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", key: "ddc-api", rule: "api-writes", reason: "not modifying fleet.yaml"}}},
+		{name: "unsigned commit under signed commits", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+			return b, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed on top\n"}), map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+		{name: "signed merge of an unsigned commit", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.git("checkout", "-q", "-b", "side")
+			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+			r.git("checkout", "-q", "main")
+			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# main moves\n"})
+			r.n++
+			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge side", "side")
+			return b, r.head(), map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+		{name: "signed merge of signed branches", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.git("checkout", "-q", "-b", "side")
+			r.change(&k.bot, map[string]string{"nodes/n3.yaml": "name: n3\n"})
+			r.git("checkout", "-q", "main")
+			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.n++
+			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge proposal", "side")
+			return b, r.head(), nil
+		}},
+		{name: "bot merge that brings in changes outside nodes", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.git("checkout", "-q", "-b", "side")
+			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
+			r.git("checkout", "-q", "main")
+			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.n++
+			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge", "side")
+			return b, r.head(), map[string]string{"m": r.head()}
+		}, refused: []want{{commit: "m", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying fleet.yaml"}}},
+		{name: "unsigned merge of signed branches", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			r.git("checkout", "-q", "-b", "side")
+			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
+			r.git("checkout", "-q", "main")
+			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.n++
+			r.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "side")
+			return b, r.head(), map[string]string{"m": r.head()}
+		}, refused: []want{{commit: "m", reason: "unsigned"}}},
+		{name: "rewritten history", run: func(r *repo) (string, string, map[string]string) {
+			seed(r, k)
+			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.git("reset", "-q", "--hard", "HEAD~1")
+			h := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
+			return old, h, map[string]string{"h": h}
+		}, refused: []want{{commit: "h", rule: RuleAllowRewrite, reason: "not an ancestor"}}},
+		{name: "rewritten history, allowed", extra: "allowRewrite: true\n", run: func(r *repo) (string, string, map[string]string) {
+			seed(r, k)
+			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.git("reset", "-q", "--hard", "HEAD~1")
+			return old, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"}), nil
+		}},
+		{name: "rewritten history, allowed, new commits still verified", extra: "allowRewrite: true\n", run: func(r *repo) (string, string, map[string]string) {
+			seed(r, k)
+			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.git("reset", "-q", "--hard", "HEAD~1")
+			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
+			return old, u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+		{name: "rollback to an older signed revision", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			return old, b, map[string]string{"b": b}
+		}, refused: []want{{commit: "b", rule: RuleAllowRewrite, reason: "not an ancestor"}}},
+		{name: "unsigned commit reverted by a signed commit", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
+			r.n++
+			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.priv, "revert", "--no-edit", "-S", "HEAD")
+			return b, r.head(), map[string]string{"u": u}
+		}, reverted: []string{"u"}},
+		{name: "unsigned commit partly reverted", run: func(r *repo) (string, string, map[string]string) {
+			b := seed(r, k)
+			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
+			return b, r.change(&k.alice, map[string]string{"backends/new.yaml": ""}), map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+		{name: "first sync verifies the head", run: func(r *repo) (string, string, map[string]string) {
+			seed(r, k)
+			r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# before trust\n"})
+			return "", r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [d]\n"}), nil
+		}},
+		{name: "first sync refuses an unsigned head", run: func(r *repo) (string, string, map[string]string) {
+			seed(r, k)
+			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			return "", u, map[string]string{"u": u}
+		}, refused: []want{{commit: "u", reason: "unsigned"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRepo(t)
+			base, head, labels := tc.run(r)
+			v := NewVerifier(k.policy(t, tc.extra))
+			res, err := v.VerifyRange(ctx, r.open().Storer, base, head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRefusals(t, res.Refusals, tc.refused, labels, k)
+			var rev []string
+			for _, f := range res.Reverted {
+				rev = append(rev, f.Commit)
+			}
+			var wantRev []string
+			for _, l := range tc.reverted {
+				wantRev = append(wantRev, labels[l])
+			}
+			if fmt.Sprint(rev) != fmt.Sprint(wantRev) {
+				t.Errorf("reverted %v, want %v", rev, wantRev)
+			}
+			if (res.Err() != nil) != (len(tc.refused) > 0) {
+				t.Errorf("Err() = %v", res.Err())
+			}
+			// A second call answers the same from the cache.
+			again, err := v.VerifyRange(ctx, r.open().Storer, base, head)
+			if err != nil || fmt.Sprint(again.Refusals) != fmt.Sprint(res.Refusals) {
+				t.Errorf("second verification: %v, %v; first %v", err, again.Refusals, res.Refusals)
+			}
+		})
+	}
+}
+
+func checkRefusals(t *testing.T, got []Refusal, want []want, labels map[string]string, k *keys) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d refusals, want %d: %v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Commit != labels[w.commit] {
+			t.Errorf("refusal %d names commit %s, want %s (%s)", i, g.Commit, labels[w.commit], w.commit)
+		}
+		if g.KeyName != w.key || g.Rule != w.rule || !strings.Contains(g.Reason, w.reason) {
+			t.Errorf("refusal %d = key %q rule %q reason %q; want key %q rule %q reason containing %q", i, g.KeyName, g.Rule, g.Reason, w.key, w.rule, w.reason)
+		}
+		if g.Author == "" {
+			t.Errorf("refusal %d names no author", i)
+		}
+		if w.key != "" {
+			pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(map[string]string{"ddc-bot": k.bot.pub, "ddc-api": k.api.pub, "alice": k.alice.pub}[w.key]))
+			if g.Key != ssh.FingerprintSHA256(pk) {
+				t.Errorf("refusal %d names key %s, want %s", i, g.Key, ssh.FingerprintSHA256(pk))
+			}
+		}
+		if !strings.Contains(g.String(), short(g.Commit)) {
+			t.Errorf("refusal %d reads %q", i, g.String())
+		}
+	}
+}
+
+// TestTamperedCommits: signatures that do not match what they sign.
+func TestTamperedCommits(t *testing.T) {
+	k := newKeys(t)
+	r := newRepo(t)
+	base := seed(r, k)
+	signed := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed\n"})
+	g := r.open()
+	c, err := g.CommitObject(plumbing.NewHash(signed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := func(c *object.Commit) string {
+		obj := g.Storer.NewEncodedObject()
+		if err := c.Encode(obj); err != nil {
+			t.Fatal(err)
+		}
+		h, err := g.Storer.SetEncodedObject(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.String()
+	}
+	// The message changed after signing.
+	forged := *c
+	forged.Message = "something else\n"
+	msgForged := store(&forged)
+	// Two signature blocks.
+	double := *c
+	double.PGPSignature = c.PGPSignature + c.PGPSignature
+	twoSigs := store(&double)
+	// A PGP signature over a different payload.
+	pgpCommit := *c
+	pgpCommit.PGPSignature = ""
+	pgpCommit.Message = "pgp\n"
+	pgpCommit.PGPSignature = pgpSign(t, &pgpCommit, k.release)
+	pgpCommit.Message = "pgp changed\n"
+	pgpForged := store(&pgpCommit)
+
+	v := NewVerifier(k.policy(t, ""))
+	for name, tc := range map[string]struct{ head, reason string }{
+		"ssh message changed": {msgForged, "bad SSH signature"},
+		"two signatures":      {twoSigs, "2 signature blocks"},
+		"pgp message changed": {pgpForged, "bad OpenPGP signature"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := v.VerifyRange(context.Background(), g.Storer, base, tc.head)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Refusals) != 1 || !strings.Contains(res.Refusals[0].Reason, tc.reason) || res.Refusals[0].Commit != tc.head {
+				t.Fatalf("refusals %v, want one of %s for %s", res.Refusals, tc.reason, tc.head)
+			}
+		})
+	}
+}
+
+// pgpSign returns an armored detached signature of c by k.
+func pgpSign(t *testing.T, c *object.Commit, k pgpKey) string {
+	t.Helper()
+	var payload plumbing.MemoryObject
+	if err := c.EncodeWithoutSignature(&payload); err != nil {
+		t.Fatal(err)
+	}
+	rd, err := payload.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := openpgp.ArmoredDetachSign(&b, k.ent, rd, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
