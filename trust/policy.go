@@ -12,6 +12,7 @@ package trust
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -66,8 +67,18 @@ type Key struct {
 	// them: SHA256:... for SSH, the primary key's hex fingerprint for
 	// OpenPGP (one per entity of the block).
 	Fingerprints []string
-	line         int
+	pos          positions
 	sshKey       ssh.PublicKey
+}
+
+// positions are the nodes of a list item's fields ("" is the item).
+type positions map[string]*yaml.Node
+
+func (p positions) at(field string) *yaml.Node {
+	if n := p[field]; n != nil {
+		return n
+	}
+	return p[""]
 }
 
 // Rule allows the commits signed by one of Keys that change only Paths,
@@ -77,7 +88,7 @@ type Rule struct {
 	Keys    []string
 	Paths   []string
 	Changes []string
-	line    int
+	pos     positions
 }
 
 // Error is one problem of a policy file.
@@ -139,7 +150,11 @@ func Parse(file string, data []byte) (*Policy, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, Errors{{File: file, Line: extra.Line, Col: extra.Column, Msg: "more than one YAML document"}}
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		return nil, Errors{{File: file, Line: at.Line, Col: at.Column, Msg: "more than one YAML document"}}
 	}
 	p := &Policy{File: file, bySSH: map[string]*Key{}, byPGP: map[string]*Key{}}
 	doc := &root
@@ -162,7 +177,7 @@ func Parse(file string, data []byte) (*Policy, error) {
 		p.validate(d, doc, kind)
 	}
 	if len(d.errs) > 0 {
-		slices.SortStableFunc(d.errs, func(a, b Error) int { return a.Line - b.Line })
+		slices.SortStableFunc(d.errs, func(a, b Error) int { return cmp.Or(a.Line-b.Line, a.Col-b.Col) })
 		return nil, d.errs
 	}
 	return p, nil
@@ -181,51 +196,51 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node, kind string) {
 	names := map[string]bool{}
 	for i, k := range p.Keys {
 		f := fmt.Sprintf("keys[%d]", i)
-		at := &yaml.Node{Line: k.line}
+		at := k.pos.at
 		switch {
 		case !reName.MatchString(k.Name):
-			d.errorf(at, f+".name", "%q: want 1-64 letters, digits, '.', '_', '@' or '-'", k.Name)
+			d.errorf(at("name"), f+".name", "%q: want 1-64 letters, digits, '.', '_', '@' or '-'", k.Name)
 		case names[k.Name]:
-			d.errorf(at, f+".name", "duplicate key name %q", k.Name)
+			d.errorf(at("name"), f+".name", "duplicate key name %q", k.Name)
 		}
 		names[k.Name] = true
 		switch {
 		case (k.SSH == "") == (k.PGP == ""):
-			d.errorf(at, f, "give exactly one of ssh and pgp")
+			d.errorf(at(""), f, "give exactly one of ssh and pgp")
 		case k.SSH != "":
 			pub, _, opts, rest, err := ssh.ParseAuthorizedKey([]byte(k.SSH))
 			switch {
 			case err != nil:
-				d.errorf(at, f+".ssh", "not an SSH public key (want `ssh-ed25519 AAAA... comment`): %v", err)
+				d.errorf(at("ssh"), f+".ssh", "not an SSH public key (want `ssh-ed25519 AAAA... comment`): %v", err)
 				continue
 			case len(opts) > 0 || len(bytes.TrimSpace(rest)) > 0:
-				d.errorf(at, f+".ssh", "want one public key without options")
+				d.errorf(at("ssh"), f+".ssh", "want one public key without options")
 				continue
 			case strings.HasSuffix(pub.Type(), "-cert-v01@openssh.com"):
-				d.errorf(at, f+".ssh", "an SSH certificate: give the plain public key")
+				d.errorf(at("ssh"), f+".ssh", "an SSH certificate: give the plain public key")
 				continue
 			}
 			k.sshKey = pub
 			fp := ssh.FingerprintSHA256(pub)
 			k.Fingerprints = []string{fp}
 			if o := p.bySSH[fp]; o != nil {
-				d.errorf(at, f+".ssh", "the same key as %q", o.Name)
+				d.errorf(at("ssh"), f+".ssh", "the same key as %q", o.Name)
 			}
 			p.bySSH[fp] = k
 		default:
 			ents, err := openpgp.ReadArmoredKeyRing(strings.NewReader(k.PGP))
 			if err != nil {
-				d.errorf(at, f+".pgp", "not an armored OpenPGP public key: %v", err)
+				d.errorf(at("pgp"), f+".pgp", "not an armored OpenPGP public key: %v", err)
 				continue
 			}
 			for _, e := range ents {
 				if e.PrivateKey != nil {
-					d.errorf(at, f+".pgp", "holds a private key: give the public key only (gpg --armor --export)")
+					d.errorf(at("pgp"), f+".pgp", "holds a private key: give the public key only (gpg --armor --export)")
 				}
 				fp := strings.ToUpper(hex.EncodeToString(e.PrimaryKey.Fingerprint))
 				k.Fingerprints = append(k.Fingerprints, fp)
 				if o := p.byPGP[fp]; o != nil {
-					d.errorf(at, f+".pgp", "the same key as %q", o.Name)
+					d.errorf(at("pgp"), f+".pgp", "the same key as %q", o.Name)
 				}
 				p.byPGP[fp] = k
 				p.ring = append(p.ring, e)
@@ -235,40 +250,40 @@ func (p *Policy) validate(d *decoder, doc *yaml.Node, kind string) {
 	rules := map[string]bool{}
 	for i, r := range p.Rules {
 		f := fmt.Sprintf("rules[%d]", i)
-		at := &yaml.Node{Line: r.line}
+		at := r.pos.at
 		switch {
 		case !reName.MatchString(r.Name):
-			d.errorf(at, f+".name", "%q: want 1-64 letters, digits, '.', '_', '@' or '-'", r.Name)
+			d.errorf(at("name"), f+".name", "%q: want 1-64 letters, digits, '.', '_', '@' or '-'", r.Name)
 		case rules[r.Name]:
-			d.errorf(at, f+".name", "duplicate rule name %q", r.Name)
+			d.errorf(at("name"), f+".name", "duplicate rule name %q", r.Name)
 		}
 		rules[r.Name] = true
 		if len(r.Keys) == 0 {
-			d.errorf(at, f+".keys", "no keys")
+			d.errorf(at("keys"), f+".keys", "no keys")
 		}
 		for j, k := range r.Keys {
 			if !names[k] {
-				d.errorf(at, fmt.Sprintf("%s.keys[%d]", f, j), "no key named %q in keys", k)
+				d.errorf(elem(at("keys"), j), fmt.Sprintf("%s.keys[%d]", f, j), "no key named %q in keys", k)
 			}
 		}
 		if len(r.Paths) == 0 {
-			d.errorf(at, f+".paths", "no paths (\"**\" allows every path)")
+			d.errorf(at("paths"), f+".paths", "no paths (\"**\" allows every path)")
 		}
 		for j, g := range r.Paths {
 			if err := checkPattern(g); err != nil {
-				d.errorf(at, fmt.Sprintf("%s.paths[%d]", f, j), "%q: %v", g, err)
+				d.errorf(elem(at("paths"), j), fmt.Sprintf("%s.paths[%d]", f, j), "%q: %v", g, err)
 			}
 		}
 		if r.Changes == nil {
 			r.Changes = slices.Clone(AllChanges)
 		}
 		if len(r.Changes) == 0 {
-			d.errorf(at, f+".changes", "empty: omit it to allow add, modify and delete")
+			d.errorf(at("changes"), f+".changes", "empty: omit it to allow add, modify and delete")
 		}
 		seen := map[string]bool{}
 		for j, c := range r.Changes {
 			if !slices.Contains(AllChanges, c) || seen[c] {
-				d.errorf(at, fmt.Sprintf("%s.changes[%d]", f, j), "%q: want add, modify or delete, each once", c)
+				d.errorf(elem(at("changes"), j), fmt.Sprintf("%s.changes[%d]", f, j), "%q: want add, modify or delete, each once", c)
 			}
 			seen[c] = true
 		}
@@ -375,22 +390,39 @@ func (d *decoder) boolean(n *yaml.Node, field string) bool {
 }
 
 func (d *decoder) key(n *yaml.Node, field string) *Key {
-	k := &Key{line: n.Line}
-	d.mapping(n, field, map[string]func(*yaml.Node){
+	k := &Key{pos: positions{"": n}}
+	d.mapping(n, field, k.pos.record(map[string]func(*yaml.Node){
 		"name": func(v *yaml.Node) { k.Name = d.str(v, field+".name") },
 		"ssh":  func(v *yaml.Node) { k.SSH = strings.TrimSpace(d.str(v, field+".ssh")) },
 		"pgp":  func(v *yaml.Node) { k.PGP = d.str(v, field+".pgp") },
-	})
+	}))
 	return k
 }
 
+// record wraps each field's decoder to remember the field's node.
+func (p positions) record(fields map[string]func(*yaml.Node)) map[string]func(*yaml.Node) {
+	out := make(map[string]func(*yaml.Node), len(fields))
+	for name, fn := range fields {
+		out[name] = func(v *yaml.Node) { p[name] = v; fn(v) }
+	}
+	return out
+}
+
+// elem returns the i-th item of sequence n, or n.
+func elem(n *yaml.Node, i int) *yaml.Node {
+	if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+		return n.Content[i]
+	}
+	return n
+}
+
 func (d *decoder) rule(n *yaml.Node, field string) *Rule {
-	r := &Rule{line: n.Line}
-	d.mapping(n, field, map[string]func(*yaml.Node){
+	r := &Rule{pos: positions{"": n}}
+	d.mapping(n, field, r.pos.record(map[string]func(*yaml.Node){
 		"name":    func(v *yaml.Node) { r.Name = d.str(v, field+".name") },
 		"keys":    func(v *yaml.Node) { r.Keys = d.strs(v, field+".keys") },
 		"paths":   func(v *yaml.Node) { r.Paths = d.strs(v, field+".paths") },
 		"changes": func(v *yaml.Node) { r.Changes = d.strs(v, field+".changes") },
-	})
+	}))
 	return r
 }

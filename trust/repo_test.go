@@ -161,3 +161,25 @@ func (r *repo) open() *git.Repository {
 	}
 	return g
 }
+
+// privateArmor returns k's private key, armored.
+func privateArmor(t testing.TB, k pgpKey) string {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := armor.Encode(&b, openpgp.PrivateKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.ent.SerializePrivate(w, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	return b.String()
+}
+
+// gitOK runs git and reports whether it exited 0.
+func (r *repo) gitOK(args ...string) bool {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	return cmd.Run() == nil
+}

@@ -3,12 +3,14 @@ package trust
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -371,4 +373,91 @@ func pgpSign(t *testing.T, c *object.Commit, k pgpKey) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestSSHNamespace: an SSH signature made for another purpose (namespace)
+// than git commits is refused even by a trusted key.
+func TestSSHNamespace(t *testing.T) {
+	k := newKeys(t)
+	r := newRepo(t)
+	base := seed(r, k)
+	g := r.open()
+	c, err := g.CommitObject(plumbing.NewHash(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := *c
+	child.ParentHashes = []plumbing.Hash{c.Hash}
+	child.PGPSignature = ""
+	child.Message = "signed for files\n"
+	var payload plumbing.MemoryObject
+	if err := child.EncodeWithoutSignature(&payload); err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := payload.Reader()
+	pem, err := os.ReadFile(k.alice.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ns, want := range map[string]string{"file": `namespace "file"`, "git": ""} {
+		rd, _ = payload.Reader()
+		sig, err := sshsig.Sign(rd, signer, sshsig.HashSHA512, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		child.PGPSignature = string(sshsig.Armor(sig))
+		obj := g.Storer.NewEncodedObject()
+		if err := child.Encode(obj); err != nil {
+			t.Fatal(err)
+		}
+		h, err := g.Storer.SetEncodedObject(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := NewVerifier(k.policy(t, "")).VerifyRange(context.Background(), g.Storer, base, h.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case want == "" && res.Refused():
+			t.Errorf("namespace %s: refused: %v", ns, res.Err())
+		case want != "" && (!res.Refused() || !strings.Contains(res.Refusals[0].Reason, want)):
+			t.Errorf("namespace %s: %v, want a refusal naming %s", ns, res.Refusals, want)
+		}
+	}
+}
+
+// TestSince: a host with no applied revision verifies every commit after
+// the policy's since commit, and refuses a head that does not descend from it.
+func TestSince(t *testing.T) {
+	k := newKeys(t)
+	r := newRepo(t)
+	r.change(nil, map[string]string{"old.yaml": "before trust\n"})
+	since := seed(r, k)
+	u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+	head := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# on top\n"})
+	v := NewVerifier(k.policy(t, "since: "+since+"\n"))
+	res, err := v.VerifyRange(context.Background(), r.open().Storer, "", head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refusals) != 1 || res.Refusals[0].Commit != u || res.Base != since {
+		t.Fatalf("refusals %v (base %s), want the unsigned %s", res.Refusals, res.Base, u)
+	}
+	// Without since only the head is verified.
+	res, err = NewVerifier(k.policy(t, "")).VerifyRange(context.Background(), r.open().Storer, "", head)
+	if err != nil || res.Refused() || res.Verified != 1 {
+		t.Fatalf("head only: %v %v verified %d", err, res.Refusals, res.Verified)
+	}
+	// A head beside since.
+	r.git("checkout", "-q", "--orphan", "other")
+	other := r.change(&k.alice, map[string]string{"x": "y"})
+	res, err = v.VerifyRange(context.Background(), r.open().Storer, "", other)
+	if err != nil || len(res.Refusals) != 1 || !strings.Contains(res.Refusals[0].Reason, "since commit") {
+		t.Fatalf("orphan head: %v %v", err, res.Refusals)
+	}
 }
