@@ -24,7 +24,7 @@ func TestParsePolicy(t *testing.T) {
 
 func TestParsePolicyErrors(t *testing.T) {
 	k := newKeys(t)
-	good := "  - name: alice\n    ssh: " + k.alice.pub + "\n"
+	good := "  - name: alice\n    ssh: " + k.alice.Pub + "\n"
 	rule := "rules:\n  - name: people\n    keys: [alice]\n    paths: [\"**\"]\n"
 	cases := []struct{ name, text, want string }{
 		{"not yaml", "kind: [", "p.yaml: parsing YAML"},
@@ -38,8 +38,8 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"bad ssh key", "kind: TrustPolicy\nkeys:\n  - name: alice\n    ssh: ssh-ed25519 AAAAnope\n" + rule, "p.yaml:4:10: keys[0].ssh: not an SSH public key"},
 		{"bad pgp key", "kind: TrustPolicy\nkeys:\n  - name: alice\n    pgp: nope\n" + rule, "keys[0].pgp: not an armored OpenPGP public key"},
 		{"both ssh and pgp", "kind: TrustPolicy\nkeys:\n" + good + "    pgp: x\n" + rule, "keys[0]: give exactly one of ssh and pgp"},
-		{"duplicate key name", "kind: TrustPolicy\nkeys:\n" + good + "  - name: alice\n    ssh: " + k.bot.pub + "\n" + rule, "keys[1].name: duplicate key name"},
-		{"same key twice", "kind: TrustPolicy\nkeys:\n" + good + "  - name: bob\n    ssh: " + k.alice.pub + "\n" + rule, "keys[1].ssh: the same key as \"alice\""},
+		{"duplicate key name", "kind: TrustPolicy\nkeys:\n" + good + "  - name: alice\n    ssh: " + k.bot.Pub + "\n" + rule, "keys[1].name: duplicate key name"},
+		{"same key twice", "kind: TrustPolicy\nkeys:\n" + good + "  - name: bob\n    ssh: " + k.alice.Pub + "\n" + rule, "keys[1].ssh: the same key as \"alice\""},
 		{"rule names unknown key", "kind: TrustPolicy\nkeys:\n" + good + "rules:\n  - name: r\n    keys: [bob]\n    paths: [\"**\"]\n", "rules[0].keys[0]: no key named \"bob\""},
 		{"bad path", "kind: TrustPolicy\nkeys:\n" + good + "rules:\n  - name: r\n    keys: [alice]\n    paths: [\"/etc/*\"]\n", "rules[0].paths[0]: \"/etc/*\": want a relative"},
 		{"bad glob", "kind: TrustPolicy\nkeys:\n" + good + "rules:\n  - name: r\n    keys: [alice]\n    paths: [\"a/[\"]\n", "rules[0].paths[0]"},

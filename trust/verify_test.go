@@ -33,7 +33,7 @@ func newKeys(t testing.TB) *keys {
 
 // policyText is the brief's example policy with the test keys.
 func (k *keys) policyText(extra string) string {
-	pgp := "      " + strings.ReplaceAll(strings.TrimSpace(k.release.pub), "\n", "\n      ")
+	pgp := "      " + strings.ReplaceAll(strings.TrimSpace(k.release.Pub), "\n", "\n      ")
 	return fmt.Sprintf(`kind: TrustPolicy
 keys:
   - name: alice
@@ -56,7 +56,7 @@ rules:
   - name: people
     keys: [alice, release]
     paths: ["**"]
-%s`, k.alice.pub, k.bot.pub, k.api.pub, pgp, extra)
+%s`, k.alice.Pub, k.bot.Pub, k.api.Pub, pgp, extra)
 }
 
 func (k *keys) policy(t testing.TB, extra string) *Policy {
@@ -70,7 +70,7 @@ func (k *keys) policy(t testing.TB, extra string) *Policy {
 
 // seed makes the first commit, signed by alice.
 func seed(r *repo, k *keys) string {
-	return r.change(&k.alice, map[string]string{
+	return r.Change(&k.alice, map[string]string{
 		"fleet.yaml": "kind: Fleet\n", "backends/web.yaml": "servers: []\n", "nodes/n1.yaml": "name: n1\n",
 	})
 }
@@ -95,148 +95,148 @@ func TestVerifyRange(t *testing.T) {
 	}{
 		{name: "ssh-signed commit by a person", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			return b, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# edited\n"}), nil
+			return b, r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# edited\n"}), nil
 		}},
 		{name: "pgp-signed commit by a person", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.write(map[string]string{"backends/web.yaml": "servers: [a]\n"})
+			r.Write(map[string]string{"backends/web.yaml": "servers: [a]\n"})
 			return b, r.commitPGP(k.release, "release"), nil
 		}},
 		{name: "bot adds and removes nodes", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n"})
-			return b, r.change(&k.bot, map[string]string{"nodes/n1.yaml": ""}), nil
+			r.Change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n"})
+			return b, r.Change(&k.bot, map[string]string{"nodes/n1.yaml": ""}), nil
 		}},
 		{name: "api writes backends, overrides and containers", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			return b, r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [b]\n", "overrides/o.yaml": "x: 1\n", "containers/c.yaml": "y: 2\n"}), nil
+			return b, r.Change(&k.api, map[string]string{"backends/web.yaml": "servers: [b]\n", "overrides/o.yaml": "x: 1\n", "containers/c.yaml": "y: 2\n"}), nil
 		}},
 		{name: "unsigned commit", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			u := r.Change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 		{name: "unknown ssh key", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(&k.mallory, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			u := r.Change(&k.mallory, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "a key the policy does not know"}}},
 		{name: "unknown pgp key", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.write(map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			r.Write(map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
 			u := r.commitPGP(k.stranger, "evil")
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "a key the policy does not know"}}},
 		{name: "bot key outside nodes", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n", "backends/web.yaml": "servers: [evil]\n"})
+			u := r.Change(&k.bot, map[string]string{"nodes/n2.yaml": "name: n2\n", "backends/web.yaml": "servers: [evil]\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying backends/web.yaml"}}},
 		{name: "bot key modifies a node", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(&k.bot, map[string]string{"nodes/n1.yaml": "name: n1\nweight: 0\n"})
+			u := r.Change(&k.bot, map[string]string{"nodes/n1.yaml": "name: n1\nweight: 0\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying nodes/n1.yaml"}}},
 		{name: "bot key in a subdirectory of nodes", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(&k.bot, map[string]string{"nodes/x/n9.yaml": "name: n9\n"})
+			u := r.Change(&k.bot, map[string]string{"nodes/x/n9.yaml": "name: n9\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not adding nodes/x/n9.yaml"}}},
 		{name: "api key outside its paths", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(&k.api, map[string]string{"fleet.yaml": "kind: Fleet\n# api\n"})
+			u := r.Change(&k.api, map[string]string{"fleet.yaml": "kind: Fleet\n# api\n"})
 			return b, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", key: "ddc-api", rule: "api-writes", reason: "not modifying fleet.yaml"}}},
 		{name: "unsigned commit under signed commits", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
-			return b, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed on top\n"}), map[string]string{"u": u}
+			u := r.Change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+			return b, r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed on top\n"}), map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 		{name: "signed merge of an unsigned commit", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.git("checkout", "-q", "-b", "side")
-			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
-			r.git("checkout", "-q", "main")
-			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# main moves\n"})
-			r.n++
-			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge side", "side")
-			return b, r.head(), map[string]string{"u": u}
+			r.Git("checkout", "-q", "-b", "side")
+			u := r.Change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+			r.Git("checkout", "-q", "main")
+			r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# main moves\n"})
+			r.N++
+			r.Git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.Priv, "merge", "-q", "-S", "--no-ff", "-m", "merge side", "side")
+			return b, r.Head(), map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 		{name: "signed merge of signed branches", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.git("checkout", "-q", "-b", "side")
-			r.change(&k.bot, map[string]string{"nodes/n3.yaml": "name: n3\n"})
-			r.git("checkout", "-q", "main")
-			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
-			r.n++
-			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge proposal", "side")
-			return b, r.head(), nil
+			r.Git("checkout", "-q", "-b", "side")
+			r.Change(&k.bot, map[string]string{"nodes/n3.yaml": "name: n3\n"})
+			r.Git("checkout", "-q", "main")
+			r.Change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.N++
+			r.Git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.Priv, "merge", "-q", "-S", "--no-ff", "-m", "merge proposal", "side")
+			return b, r.Head(), nil
 		}},
 		{name: "bot merge that brings in changes outside nodes", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.git("checkout", "-q", "-b", "side")
-			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
-			r.git("checkout", "-q", "main")
-			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
-			r.n++
-			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.priv, "merge", "-q", "-S", "--no-ff", "-m", "merge", "side")
-			return b, r.head(), map[string]string{"m": r.head()}
+			r.Git("checkout", "-q", "-b", "side")
+			r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
+			r.Git("checkout", "-q", "main")
+			r.Change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.N++
+			r.Git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.bot.Priv, "merge", "-q", "-S", "--no-ff", "-m", "merge", "side")
+			return b, r.Head(), map[string]string{"m": r.Head()}
 		}, refused: []want{{commit: "m", key: "ddc-bot", rule: "bot-admits-nodes", reason: "not modifying fleet.yaml"}}},
 		{name: "unsigned merge of signed branches", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			r.git("checkout", "-q", "-b", "side")
-			r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
-			r.git("checkout", "-q", "main")
-			r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
-			r.n++
-			r.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "side")
-			return b, r.head(), map[string]string{"m": r.head()}
+			r.Git("checkout", "-q", "-b", "side")
+			r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# alice\n"})
+			r.Git("checkout", "-q", "main")
+			r.Change(&k.api, map[string]string{"backends/web.yaml": "servers: [c]\n"})
+			r.N++
+			r.Git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "side")
+			return b, r.Head(), map[string]string{"m": r.Head()}
 		}, refused: []want{{commit: "m", reason: "unsigned"}}},
 		{name: "rewritten history", run: func(r *repo) (string, string, map[string]string) {
 			seed(r, k)
-			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
-			r.git("reset", "-q", "--hard", "HEAD~1")
-			h := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
+			old := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.Git("reset", "-q", "--hard", "HEAD~1")
+			h := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
 			return old, h, map[string]string{"h": h}
 		}, refused: []want{{commit: "h", rule: RuleAllowRewrite, reason: "not an ancestor"}}},
 		{name: "rewritten history, allowed", extra: "allowRewrite: true\n", run: func(r *repo) (string, string, map[string]string) {
 			seed(r, k)
-			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
-			r.git("reset", "-q", "--hard", "HEAD~1")
-			return old, r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"}), nil
+			old := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.Git("reset", "-q", "--hard", "HEAD~1")
+			return old, r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"}), nil
 		}},
 		{name: "rewritten history, allowed, new commits still verified", extra: "allowRewrite: true\n", run: func(r *repo) (string, string, map[string]string) {
 			seed(r, k)
-			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
-			r.git("reset", "-q", "--hard", "HEAD~1")
-			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
+			old := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			r.Git("reset", "-q", "--hard", "HEAD~1")
+			u := r.Change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# rewritten\n"})
 			return old, u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 		{name: "rollback to an older signed revision", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			old := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
+			old := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# applied\n"})
 			return old, b, map[string]string{"b": b}
 		}, refused: []want{{commit: "b", rule: RuleAllowRewrite, reason: "not an ancestor"}}},
 		{name: "unsigned commit reverted by a signed commit", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
-			r.n++
-			r.git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.priv, "revert", "--no-edit", "-S", "HEAD")
-			return b, r.head(), map[string]string{"u": u}
+			u := r.Change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
+			r.N++
+			r.Git("-c", "gpg.format=ssh", "-c", "user.signingkey="+k.alice.Priv, "revert", "--no-edit", "-S", "HEAD")
+			return b, r.Head(), map[string]string{"u": u}
 		}, reverted: []string{"u"}},
 		{name: "unsigned commit partly reverted", run: func(r *repo) (string, string, map[string]string) {
 			b := seed(r, k)
-			u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
-			return b, r.change(&k.alice, map[string]string{"backends/new.yaml": ""}), map[string]string{"u": u}
+			u := r.Change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n", "backends/new.yaml": "x: 1\n"})
+			return b, r.Change(&k.alice, map[string]string{"backends/new.yaml": ""}), map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 		{name: "first sync verifies the head", run: func(r *repo) (string, string, map[string]string) {
 			seed(r, k)
-			r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# before trust\n"})
-			return "", r.change(&k.api, map[string]string{"backends/web.yaml": "servers: [d]\n"}), nil
+			r.Change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# before trust\n"})
+			return "", r.Change(&k.api, map[string]string{"backends/web.yaml": "servers: [d]\n"}), nil
 		}},
 		{name: "first sync refuses an unsigned head", run: func(r *repo) (string, string, map[string]string) {
 			seed(r, k)
-			u := r.change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
+			u := r.Change(nil, map[string]string{"fleet.yaml": "kind: Fleet\n# evil\n"})
 			return "", u, map[string]string{"u": u}
 		}, refused: []want{{commit: "u", reason: "unsigned"}}},
 	}
@@ -290,7 +290,7 @@ func checkRefusals(t *testing.T, got []Refusal, want []want, labels map[string]s
 			t.Errorf("refusal %d names no author", i)
 		}
 		if w.key != "" {
-			pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(map[string]string{"ddc-bot": k.bot.pub, "ddc-api": k.api.pub, "alice": k.alice.pub}[w.key]))
+			pk, _, _, _, _ := ssh.ParseAuthorizedKey([]byte(map[string]string{"ddc-bot": k.bot.Pub, "ddc-api": k.api.Pub, "alice": k.alice.Pub}[w.key]))
 			if g.Key != ssh.FingerprintSHA256(pk) {
 				t.Errorf("refusal %d names key %s, want %s", i, g.Key, ssh.FingerprintSHA256(pk))
 			}
@@ -306,7 +306,7 @@ func TestTamperedCommits(t *testing.T) {
 	k := newKeys(t)
 	r := newRepo(t)
 	base := seed(r, k)
-	signed := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed\n"})
+	signed := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# signed\n"})
 	g := r.open()
 	c, err := g.CommitObject(plumbing.NewHash(signed))
 	if err != nil {
@@ -369,7 +369,7 @@ func pgpSign(t *testing.T, c *object.Commit, k pgpKey) string {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := openpgp.ArmoredDetachSign(&b, k.ent, rd, nil); err != nil {
+	if err := openpgp.ArmoredDetachSign(&b, k.Entity, rd, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -395,7 +395,7 @@ func TestSSHNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	rd, _ := payload.Reader()
-	pem, err := os.ReadFile(k.alice.priv)
+	pem, err := os.ReadFile(k.alice.Priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,10 +436,10 @@ func TestSSHNamespace(t *testing.T) {
 func TestSince(t *testing.T) {
 	k := newKeys(t)
 	r := newRepo(t)
-	r.change(nil, map[string]string{"old.yaml": "before trust\n"})
+	r.Change(nil, map[string]string{"old.yaml": "before trust\n"})
 	since := seed(r, k)
-	u := r.change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
-	head := r.change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# on top\n"})
+	u := r.Change(nil, map[string]string{"backends/web.yaml": "servers: [evil]\n"})
+	head := r.Change(&k.alice, map[string]string{"fleet.yaml": "kind: Fleet\n# on top\n"})
 	v := NewVerifier(k.policy(t, "since: "+since+"\n"))
 	res, err := v.VerifyRange(context.Background(), r.open().Storer, "", head)
 	if err != nil {
@@ -454,8 +454,8 @@ func TestSince(t *testing.T) {
 		t.Fatalf("head only: %v %v verified %d", err, res.Refusals, res.Verified)
 	}
 	// A head beside since.
-	r.git("checkout", "-q", "--orphan", "other")
-	other := r.change(&k.alice, map[string]string{"x": "y"})
+	r.Git("checkout", "-q", "--orphan", "other")
+	other := r.Change(&k.alice, map[string]string{"x": "y"})
 	res, err = v.VerifyRange(context.Background(), r.open().Storer, "", other)
 	if err != nil || len(res.Refusals) != 1 || !strings.Contains(res.Refusals[0].Reason, "since commit") {
 		t.Fatalf("orphan head: %v %v", err, res.Refusals)

@@ -18,29 +18,29 @@ func TestRangeMatchesRevList(t *testing.T) {
 	r := newRepo(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var all []string
-	r.change(nil, map[string]string{"f0": "0"})
-	all = append(all, r.head())
+	r.Change(nil, map[string]string{"f0": "0"})
+	all = append(all, r.Head())
 	branches := []string{"main"}
 	for i := 1; i < 60; i++ {
 		b := branches[rng.IntN(len(branches))]
-		r.git("checkout", "-q", b)
+		r.Git("checkout", "-q", b)
 		switch x := rng.IntN(10); {
 		case x < 2 && len(branches) < 5:
 			nb := fmt.Sprintf("b%d", i)
-			r.git("checkout", "-q", "-b", nb)
+			r.Git("checkout", "-q", "-b", nb)
 			branches = append(branches, nb)
-			r.change(nil, map[string]string{fmt.Sprintf("f%d", i): "x"})
+			r.Change(nil, map[string]string{fmt.Sprintf("f%d", i): "x"})
 		case x < 4 && len(branches) > 1:
 			other := branches[rng.IntN(len(branches))]
 			if other == b {
 				continue
 			}
-			r.n++
-			r.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", other)
+			r.N++
+			r.Git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", other)
 		default:
-			r.change(nil, map[string]string{fmt.Sprintf("f%d", i): "x"})
+			r.Change(nil, map[string]string{fmt.Sprintf("f%d", i): "x"})
 		}
-		all = append(all, r.head())
+		all = append(all, r.Head())
 	}
 	g := r.open()
 	for i := 0; i < 150; i++ {
@@ -53,13 +53,13 @@ func TestRangeMatchesRevList(t *testing.T) {
 		for _, c := range sp.commits {
 			got = append(got, c.Hash.String())
 		}
-		want := strings.Fields(r.git("rev-list", head, "^"+base))
+		want := strings.Fields(r.Git("rev-list", head, "^"+base))
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Fatalf("range %s..%s: got %d commits, rev-list %d", base[:8], head[:8], len(got), len(want))
 		}
-		isAnc := r.gitOK("merge-base", "--is-ancestor", base, head)
+		isAnc := r.OK("merge-base", "--is-ancestor", base, head)
 		if sp.baseReached != isAnc {
 			t.Fatalf("base %s ancestor of %s: got %v, git says %v", base[:8], head[:8], sp.baseReached, isAnc)
 		}
@@ -70,16 +70,16 @@ func TestRangeMatchesRevList(t *testing.T) {
 // may grow, never shrink.
 func TestRangeSkewedClocks(t *testing.T) {
 	r := newRepo(t)
-	r.change(nil, map[string]string{"a": "1"})
-	base := r.head()
-	r.git("checkout", "-q", "-b", "side")
-	r.n = -100 // older than base
-	side := r.change(nil, map[string]string{"b": "1"})
-	r.git("checkout", "-q", "main")
-	r.n = 10
-	r.change(nil, map[string]string{"c": "1"})
-	r.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "side")
-	head := r.head()
+	r.Change(nil, map[string]string{"a": "1"})
+	base := r.Head()
+	r.Git("checkout", "-q", "-b", "side")
+	r.N = -100 // older than base
+	side := r.Change(nil, map[string]string{"b": "1"})
+	r.Git("checkout", "-q", "main")
+	r.N = 10
+	r.Change(nil, map[string]string{"c": "1"})
+	r.Git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge", "side")
+	head := r.Head()
 	sp, err := rangeOf(context.Background(), r.open().Storer, plumbing.NewHash(base), plumbing.NewHash(head))
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestRangeSkewedClocks(t *testing.T) {
 	for _, c := range sp.commits {
 		got[c.Hash.String()] = true
 	}
-	for _, h := range strings.Fields(r.git("rev-list", head, "^"+base)) {
+	for _, h := range strings.Fields(r.Git("rev-list", head, "^"+base)) {
 		if !got[h] {
 			t.Errorf("commit %s is in rev-list's range, not in rangeOf's", h)
 		}
