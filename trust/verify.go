@@ -304,11 +304,15 @@ func (p *Policy) allow(key string, changes []Change) (rule, broken, why string) 
 			return r.Name, "", ""
 		}
 		names = append(names, r.Name)
-		whys = append(whys, fmt.Sprintf("rule %s allows %s of %s only, not %s %s", r.Name,
+		whys = append(whys, fmt.Sprintf("%s: allows %s of %s only, not %s %s", r.Name,
 			strings.Join(r.Changes, ", "), strings.Join(r.Paths, ", "), pastTense(bad.Kind), bad.Path))
 	}
-	if len(names) == 0 {
+	switch len(names) {
+	case 0:
 		return "", "", fmt.Sprintf("no rule names key %s", key)
+	case 1:
+		_, w, _ := strings.Cut(whys[0], ": ")
+		return "", names[0], w
 	}
 	return "", strings.Join(names, ","), strings.Join(whys, "; ")
 }
