@@ -101,7 +101,7 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier of p.
 func NewVerifier(p *Policy) *Verifier {
-	return &Verifier{policy: p, cache: map[plumbing.Hash]*verdict{}, trees: trees{cache: map[plumbing.Hash][]object.TreeEntry{}}}
+	return &Verifier{policy: p, cache: map[plumbing.Hash]*verdict{}, trees: trees{cache: map[plumbing.Hash][]entry{}}}
 }
 
 // Policy returns the verifier's policy.
@@ -227,7 +227,7 @@ func (v *Verifier) undone(paths []string, base, head plumbing.Hash) (bool, error
 		if err != nil {
 			return false, err
 		}
-		if bok != hok || (bok && (be.Hash != he.Hash || be.Mode != he.Mode)) {
+		if bok != hok || (bok && (be.hash != he.hash || be.mode != he.mode)) {
 			return false, nil
 		}
 	}

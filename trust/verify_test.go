@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -358,7 +359,7 @@ func TestTamperedCommits(t *testing.T) {
 }
 
 // pgpSign returns an armored detached signature of c by k.
-func pgpSign(t *testing.T, c *object.Commit, k pgpKey) string {
+func pgpSign(t testing.TB, c *object.Commit, k pgpKey) string {
 	t.Helper()
 	var payload plumbing.MemoryObject
 	if err := c.EncodeWithoutSignature(&payload); err != nil {
@@ -460,4 +461,90 @@ func TestSince(t *testing.T) {
 	if err != nil || len(res.Refusals) != 1 || !strings.Contains(res.Refusals[0].Reason, "since commit") {
 		t.Fatalf("orphan head: %v %v", err, res.Refusals)
 	}
+}
+
+// TestMalformedTree: a signed commit whose tree git would not write (two
+// entries of one name, which could show a modification as a delete and an
+// add) is refused, and is never taken as undone by a later commit.
+func TestMalformedTree(t *testing.T) {
+	k := newKeys(t)
+	r := newRepo(t)
+	base := seed(r, k)
+	g := r.open()
+	blob := func(s string) plumbing.Hash {
+		o := g.Storer.NewEncodedObject()
+		o.SetType(plumbing.BlobObject)
+		w, _ := o.Writer()
+		w.Write([]byte(s))
+		w.Close()
+		h, err := g.Storer.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	a, b := blob("name: n1\n"), blob("name: n1\nweight: 0\n")
+	raw := "100644 n1.yaml\x00" + string(a[:]) + "100644 n1.yaml\x00" + string(b[:])
+	o := g.Storer.NewEncodedObject()
+	o.SetType(plumbing.TreeObject)
+	w, _ := o.Writer()
+	w.Write([]byte(raw))
+	w.Close()
+	nodes, err := g.Storer.SetEncodedObject(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, _ := g.CommitObject(plumbing.NewHash(base))
+	root, _ := bc.Tree()
+	var entries []object.TreeEntry
+	for _, e := range root.Entries {
+		if e.Name == "nodes" {
+			e.Hash = nodes
+		}
+		entries = append(entries, e)
+	}
+	rt := &object.Tree{Entries: entries}
+	ro := g.Storer.NewEncodedObject()
+	if err := rt.Encode(ro); err != nil {
+		t.Fatal(err)
+	}
+	rootHash, err := g.Storer.SetEncodedObject(ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := g.Storer
+	when := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	c := &object.Commit{Author: object.Signature{Name: "B", Email: "b@x", When: when}, Committer: object.Signature{Name: "B", Email: "b@x", When: when},
+		TreeHash: rootHash, ParentHashes: []plumbing.Hash{bc.Hash}, Message: "dup\n"}
+	c.PGPSignature = sshSign(t, c, k.bot)
+	co := st.NewEncodedObject()
+	if err := c.Encode(co); err != nil {
+		t.Fatal(err)
+	}
+	head, err := st.SetEncodedObject(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := NewVerifier(k.policy(t, "")).VerifyRange(context.Background(), st, base, head.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Refusals) != 1 || !strings.Contains(res.Refusals[0].Reason, "malformed") {
+		t.Fatalf("refusals %v", res.Refusals)
+	}
+}
+
+// sshSign returns git's SSH signature of c by k.
+func sshSign(t testing.TB, c *object.Commit, k sshKey) string {
+	t.Helper()
+	var payload plumbing.MemoryObject
+	if err := c.EncodeWithoutSignature(&payload); err != nil {
+		t.Fatal(err)
+	}
+	rd, _ := payload.Reader()
+	sig, err := sshsig.Sign(rd, k.Signer, sshsig.HashSHA512, "git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(sshsig.Armor(sig))
 }
