@@ -94,6 +94,11 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	rev := snap.Revision.Hash
 	r.desiredRev = rev
 
+	// Trust: a head with a commit the policy refuses is stalled (trust.go).
+	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, rev) }); err != nil {
+		return r.fail(rev, err)
+	}
+
 	// An invalid revision is not retried until the branch moves.
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
 		return Outcome{Result: agentapi.ResultStalled, Revision: rev, Err: errors.New(a.state.FailedError)}

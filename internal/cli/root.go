@@ -84,6 +84,7 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newManCmd(),
 		newSecretsCmd(),
 		newDoctorCmd(),
+		newVerifyCmd(),
 	)
 	return root
 }
