@@ -21,7 +21,9 @@ func TestSetRolloutDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs := func() string { return gitRun(t, remote, "for-each-ref", "--format=%(refname) %(objectname)", "refs/ddc-rollout/") }
+	refs := func() string {
+		return gitRun(t, remote, "for-each-ref", "--format=%(refname) %(objectname)", "refs/ddc-rollout/")
+	}
 
 	if err := r.SetRolloutDecision(ctx, a.Revision, "promote"); err != nil {
 		t.Fatal(err)
