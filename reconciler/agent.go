@@ -124,6 +124,8 @@ type Agent struct {
 	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
+	// waves is this host's part in rollout waves (waves.go).
+	waves *waveState
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
@@ -163,6 +165,7 @@ func New(cfg Config) (*Agent, error) {
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
+		waves:    newWaveState(cfg.Registry),
 	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
@@ -264,6 +267,7 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
+	a.revisionDone(out) // waves.go
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {
