@@ -129,6 +129,8 @@ type Agent struct {
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
 	trust    *trustCheck // nil without Config.Trust
+	// waves is this host's part in rollout waves (waves.go).
+	waves *waveState
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
@@ -168,6 +170,7 @@ func New(cfg Config) (*Agent, error) {
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
+		waves:    newWaveState(cfg.Registry),
 	}
 	trustCheck, err := newTrustCheck(cfg)
 	if err != nil {
@@ -274,6 +277,7 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := r.reconcile(ctx)
+	a.revisionDone(out) // waves.go
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {

@@ -116,6 +116,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		if r.driftCheckNotDue(rev) {
 			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
 		}
+		if out, hold := r.waveHold(ctx, rev, host); hold {
+			return out // waves.go
+		}
 		out, err := r.apply(ctx, rev, snap, host)
 		if err != nil {
 			return r.fail(rev, err)
@@ -139,11 +142,15 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			host = h
 			r.zone = h.Zone
 			a.cached.rev, a.cached.host = rev, h
+			a.waves.setPlan(rev, f, a.cfg.Host)
 			return nil
 		})
 	})
 	if err != nil {
 		return r.fail(rev, err)
+	}
+	if out, hold := r.waveHold(ctx, rev, host); hold {
+		return out // waves.go
 	}
 
 	out, err := r.apply(ctx, rev, snap, host)
