@@ -252,6 +252,9 @@ func (l *lab) run(ctx context.Context) error {
 	if err := l.plan.addContainerHosts(fleet); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
+	if err := l.setAgentURLs(seed, fleet); err != nil { // waves.go
+		return err
+	}
 	if l.dns, err = planDNS(fleet, l.plan); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -416,6 +419,9 @@ func (l *lab) certs(f *desired.Fleet, seed string) ([]string, error) {
 
 // startNodes starts a node simulator in every node namespace.
 func (l *lab) startNodes() error {
+	if err := os.MkdirAll(filepath.Join(l.o.StateDir, nodesDir), 0o700); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	n := 0
 	for _, m := range l.plan.machines {
 		if m.node == nil {
@@ -426,7 +432,8 @@ func (l *lab) startNodes() error {
 			name = m.spare.chainName
 		}
 		args := []string{"lab", "nodesim", "--zone", m.zone, "--node", name,
-			"--listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.HTTPPort))}
+			"--listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.HTTPPort)),
+			"--control-socket", nodeControlSocket(l.o.StateDir, m.name)}
 		if m.node.GRPCPort != 0 {
 			args = append(args, "--grpc-listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.GRPCPort)))
 		}
@@ -467,7 +474,7 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 		}
 		// Each agent's API gets its own address on the uplink: no port to
 		// pick, so none to race for.
-		agentAddr, err := agentAddr(len(agents))
+		agentAddr, err := l.hostAgentAddr(m.name)
 		if err != nil {
 			return nil, err
 		}
