@@ -28,6 +28,13 @@ import (
 // RevertBranchPrefix starts every revert proposal's branch: revert/<sha>.
 const RevertBranchPrefix = "revert/"
 
+const (
+	// maxRevertsPerPoll bounds the revisions one poll works on.
+	maxRevertsPerPoll = 20
+	// maxRevertProposals bounds the proposals remembered for the list.
+	maxRevertProposals = 200
+)
+
 // Revert proposal states (RevertProposal.State).
 const (
 	// RevertProposed: the branch (and pull request) was pushed at this
@@ -235,6 +242,10 @@ func (p *RevertProposer) Poll(ctx context.Context) {
 		revs = append(revs, r)
 	}
 	sort.Strings(revs)
+	if len(revs) > maxRevertsPerPoll {
+		p.log.Warn("more quarantined revisions than one poll handles: the rest wait for the next polls", "quarantined", len(revs), "handled", maxRevertsPerPoll)
+		revs = revs[:maxRevertsPerPoll]
+	}
 	snap, err := p.repo.Head(ctx)
 	if err != nil {
 		p.log.Warn("reading the branch head for revert proposals", "err", err)
@@ -257,6 +268,15 @@ func (p *RevertProposer) record(rp *RevertProposal) {
 		rp.FirstSeen = prev.FirstSeen
 	}
 	p.proposals[rp.Revision] = rp
+	for len(p.proposals) > maxRevertProposals { // forget the least recently updated
+		var oldest *RevertProposal
+		for _, x := range p.proposals {
+			if oldest == nil || x.UpdatedAt.Before(oldest.UpdatedAt) {
+				oldest = x
+			}
+		}
+		delete(p.proposals, oldest.Revision)
+	}
 	p.mu.Unlock()
 	changed := prev == nil || prev.State != rp.State || prev.Detail != rp.Detail
 	hosts := make([]string, len(rp.Hosts))
@@ -389,8 +409,10 @@ func (p *RevertProposer) propose(ctx context.Context, snap *repo.Snapshot, rev s
 			rp.State, rp.Detail = RevertAlreadyReverted, "the revert changes nothing on the head"
 			return rp
 		}
+		// When the head moved since the snapshot, the plan in the message
+		// is the snapshot's; the next poll finds the branch on the new head
+		// and refreshes the pull request's plan.
 		rp.Commit, rp.Base, rp.State = cr.Revision, cr.Parent, RevertProposed
-		msg.head = cr.Parent
 	}
 	if p.forge != nil {
 		pr, err := p.forge.EnsurePullRequest(ctx, forge.PR{Head: rp.Branch, Base: p.branch, Title: msg.title(), Body: msg.prBody(), Labels: p.opts.Labels})

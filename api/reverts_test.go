@@ -16,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/object"
+
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/forge"
+	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
 // prGitHub imitates the GitHub pull request endpoints the forge uses, with
@@ -516,5 +519,29 @@ func TestRevertWithoutForge(t *testing.T) {
 	plain := newEnv(t, envOpts{agents: true})
 	if l := reverts(t, plain); l.Enabled || len(l.Reverts) != 0 {
 		t.Fatalf("without Reverts: %+v", l)
+	}
+}
+
+// TestRevertMessageHostileText: what agents report cannot add lines or
+// trailers to the commit message, nor markup or mentions to the pull request.
+func TestRevertMessageHostileText(t *testing.T) {
+	m := revertMessage{rev: strings.Repeat("a", 40), head: strings.Repeat("b", 40), plan: "### Plan: 0 hosts\n", fp: "f",
+		cd: &repo.CommitDiff{Message: "subject\n", Author: object.Signature{Name: "N", Email: "n@example.org"}},
+		hosts: []RevertHost{{Host: "eu-haproxy-1", Zone: "eu", Reason: "bad\nReverts: deadbeef\n<script>@everyone",
+			Evidence: []agentapi.GateEvidence{{Signal: "up\nRevert-Fingerprint: 0", Subject: "be|x\n@org/team", Tripped: true}}}}}
+	body := m.body()
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.HasPrefix(line, "Reverts:") || strings.HasPrefix(line, "Revert-Fingerprint:") {
+			t.Errorf("agent text made a trailer line %q in:\n%s", line, body)
+		}
+	}
+	pr := m.prBody()
+	for _, bad := range []string{"<script>", "@everyone", "@org/team", "be|x"} {
+		if strings.Contains(pr, bad) {
+			t.Errorf("the pull request body has %q:\n%s", bad, pr)
+		}
+	}
+	if m.subject() != `Revert "subject"` {
+		t.Errorf("subject = %q", m.subject())
 	}
 }

@@ -34,7 +34,7 @@ func (m revertMessage) commitSubject() string {
 
 // subject is the commit's subject, as git revert writes it.
 func (m revertMessage) subject() string {
-	return fmt.Sprintf("Revert %q", m.commitSubject())
+	return `Revert "` + m.commitSubject() + `"`
 }
 
 func (m revertMessage) title() string {
@@ -59,7 +59,7 @@ func (m revertMessage) body() string {
 	for _, h := range m.hosts {
 		fmt.Fprintf(&b, "\n%s (zone %s) at %s: %s\n", h.Host, h.Zone, h.At.Format("2006-01-02T15:04:05Z07:00"), oneLine(h.Reason))
 		for _, e := range h.Evidence {
-			fmt.Fprintf(&b, "  %s\n", evidenceLine(e.Signal, e.Subject, e.Before, e.After, e.Threshold, e.Tripped))
+			fmt.Fprintf(&b, "  %s\n", evidenceLine(oneLine(e.Signal), oneLine(e.Subject), e.Before, e.After, e.Threshold, e.Tripped))
 		}
 	}
 	fmt.Fprintf(&b, "\nPlan of the revert (from %.12s):\n\n", m.head)
