@@ -226,8 +226,10 @@ func revertOf(t *testing.T, e *env, rev string) RevertProposal {
 	return RevertProposal{}
 }
 
-func newRevertEnv(t *testing.T, gh *prGitHub) *env {
-	return newEnv(t, envOpts{agents: true,
+func newRevertEnv(t *testing.T, gh *prGitHub) *env { return newRevertEnvOver(t, gh, local) }
+
+func newRevertEnvOver(t *testing.T, gh *prGitHub, tr transport) *env {
+	return newEnv(t, envOpts{agents: true, transport: tr,
 		cfg: func(c *Config) { c.Reverts = RevertOptions{Enabled: true}; c.NoSyncOnCommit = true },
 		deps: func(d *Deps) {
 			if gh != nil {
@@ -489,10 +491,17 @@ func TestRevertNothingToDo(t *testing.T) {
 	}
 }
 
-// TestRevertWithoutForge: without a forge, only the branch; the list says
-// what was done; an API without Reverts lists nothing.
+// TestRevertWithoutForge: without a forge, only the branch (over each
+// transport the API reaches git by); the list says what was done; an API
+// without Reverts lists nothing.
 func TestRevertWithoutForge(t *testing.T) {
-	e := newRevertEnv(t, nil)
+	for _, tr := range transports {
+		t.Run(string(tr), func(t *testing.T) { testRevertWithoutForge(t, tr) })
+	}
+}
+
+func testRevertWithoutForge(t *testing.T, tr transport) {
+	e := newRevertEnvOver(t, nil, tr)
 	good := e.head()
 	bad := pushCommit(t, e, "Bob", "bob@example.org", "check /nope", func(dir string) {
 		replaceIn(t, filepath.Join(dir, httpBackend), "path: /health", "path: /nope")
