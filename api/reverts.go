@@ -110,6 +110,9 @@ type RevertProposal struct {
 	PullRequest *forge.PullRequest `json:"pull_request,omitempty"`
 	FirstSeen   time.Time          `json:"first_seen"`
 	UpdatedAt   time.Time          `json:"updated_at"`
+
+	fp      string    // the fingerprint the branch carries
+	forgeAt time.Time // when the pull request was last read from the forge
 }
 
 // RevertHost is one host's quarantine of the revision.
@@ -349,16 +352,17 @@ func (p *RevertProposer) propose(ctx context.Context, snap *repo.Snapshot, rev s
 		return fail(RevertFailed, err)
 	}
 	fp := revertFingerprint(rev, files, hosts)
+	rp.fp = fp
 	msg := revertMessage{rev: rev, cd: cd, hosts: hosts, head: head, plan: planText, fp: fp}
 
-	if p.forge != nil {
-		pr, err := p.forge.FindPullRequest(ctx, rp.Branch)
-		if err != nil {
-			return fail(RevertFailed, fmt.Errorf("looking up the pull request of %s: %w", rp.Branch, err))
-		}
-		if pr != nil && pr.State == forge.StateClosed && !pr.Merged {
-			rp.PullRequest, rp.State = pr, RevertSkipped
-			rp.Detail = fmt.Sprintf("pull request #%d was closed without merging: not proposing it again (reopen it to have it updated)", pr.Number)
+	// An open pull request already proposing exactly this, read from the
+	// forge recently, is not read again at every poll (rate limits).
+	prev := p.previous(rev)
+	quiet := p.forge != nil && prev != nil && prev.fp == fp && prev.Base == head && prev.PullRequest != nil &&
+		prev.PullRequest.State == forge.StateOpen && (prev.State == RevertUpToDate || prev.State == RevertProposed) &&
+		rp.UpdatedAt.Sub(prev.forgeAt) < forgeRecheck
+	if p.forge != nil && !quiet {
+		if skip, err := p.closedByPerson(ctx, rp); err != nil || skip {
 			return rp
 		}
 	}
@@ -371,7 +375,17 @@ func (p *RevertProposer) propose(ctx context.Context, snap *repo.Snapshot, rev s
 		rp.Detail = fmt.Sprintf("branch %s has commit %.12s by %s <%s>: not force-pushing over a person's work", rp.Branch, bh.Hash, bh.Author.Name, bh.Author.Email)
 		return rp
 	}
-	if bh != nil && bh.Parent == head && trailerValue(bh.Message, fingerprintTrailer) == fp {
+	upToDate := bh != nil && bh.Parent == head && trailerValue(bh.Message, fingerprintTrailer) == fp
+	if upToDate && quiet {
+		rp.Commit, rp.State, rp.PullRequest, rp.forgeAt = bh.Hash, RevertUpToDate, prev.PullRequest, prev.forgeAt
+		return rp
+	}
+	if quiet { // about to push: check the pull request first after all
+		if skip, err := p.closedByPerson(ctx, rp); err != nil || skip {
+			return rp
+		}
+	}
+	if upToDate {
 		rp.Commit, rp.State = bh.Hash, RevertUpToDate
 	} else {
 		cr, err := p.repo.Commit(ctx, repo.Change{
@@ -404,9 +418,36 @@ func (p *RevertProposer) propose(ctx context.Context, snap *repo.Snapshot, rev s
 		if err != nil {
 			return fail(RevertFailed, fmt.Errorf("opening the pull request of %s: %w", rp.Branch, err))
 		}
-		rp.PullRequest = pr
+		rp.PullRequest, rp.forgeAt = pr, rp.UpdatedAt
 	}
 	return rp
+}
+
+// forgeRecheck is how often an unchanged open revert pull request is read
+// from the forge again (to notice it was closed).
+const forgeRecheck = 5 * time.Minute
+
+// previous is the last proposal of rev, nil if none.
+func (p *RevertProposer) previous(rev string) *RevertProposal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proposals[rev]
+}
+
+// closedByPerson reads the pull request of rp's branch: one closed without
+// merging makes rp skipped (skip true), a forge error makes it failed.
+func (p *RevertProposer) closedByPerson(ctx context.Context, rp *RevertProposal) (bool, error) {
+	pr, err := p.forge.FindPullRequest(ctx, rp.Branch)
+	if err != nil {
+		rp.State, rp.Detail = RevertFailed, fmt.Sprintf("looking up the pull request of %s: %v", rp.Branch, err)
+		return false, err
+	}
+	if pr != nil && pr.State == forge.StateClosed && !pr.Merged {
+		rp.PullRequest, rp.State = pr, RevertSkipped
+		rp.Detail = fmt.Sprintf("pull request #%d was closed without merging: not proposing it again (reopen it to have it updated)", pr.Number)
+		return true, nil
+	}
+	return false, nil
 }
 
 // closeStale closes the open pull request of rp's branch, if any.

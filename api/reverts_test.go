@@ -316,13 +316,19 @@ func TestRevertProposal(t *testing.T) {
 		}
 	}
 
-	// Again: nothing pushed, nothing written to GitHub.
+	// Again: nothing pushed, GitHub not even read (the pull request was
+	// read less than 5 minutes ago); after 5 minutes, read but not written.
 	p.Poll(ctx)
 	if got := gitRun(t, e.bare, "rev-parse", branch); got != tip {
 		t.Fatalf("an unchanged proposal was pushed again: %s -> %s", tip, got)
 	}
-	if w := writes(gh.take()); len(w) != 0 {
-		t.Fatalf("an unchanged proposal wrote to GitHub: %q", w)
+	if r := gh.take(); len(r) != 0 {
+		t.Fatalf("an unchanged proposal called GitHub: %q", r)
+	}
+	e.clock.Add(6 * time.Minute)
+	p.Poll(ctx)
+	if r := gh.take(); len(r) == 0 || len(writes(r)) != 0 {
+		t.Fatalf("an unchanged proposal after 6 minutes: GitHub requests %q, want reads only", r)
 	}
 	if rp := revertOf(t, e, bad); rp.State != RevertUpToDate || rp.Commit != tip {
 		t.Fatalf("second poll: %+v", rp)
@@ -482,6 +488,7 @@ func TestRevertNothingToDo(t *testing.T) {
 	gh.prs[n-1]["state"] = "closed"
 	gh.mu.Unlock()
 	gh.take()
+	e.clock.Add(6 * time.Minute) // the pull request is read again
 	p.Poll(ctx)
 	if rp := revertOf(t, e, bad2); rp.State != RevertSkipped || !strings.Contains(rp.Detail, "closed without merging") {
 		t.Fatalf("closed pull request: %+v", rp)
