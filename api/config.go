@@ -84,6 +84,9 @@ type Config struct {
 	// PublicURL is the API's external base URL, for links in commit
 	// statuses (e.g. https://gitops.example); optional.
 	PublicURL string
+
+	// Reverts proposes reverts of quarantined revisions (reverts.go).
+	Reverts RevertOptions
 }
 
 // PRMode chooses the mutations that open a pull request instead of
@@ -152,6 +155,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.PR.Labels = []string{"ddc-gitops", "api"}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	c.Reverts = c.Reverts.withDefaults(c.AuthorEmailDomain)
 
 	var errs []error
 	if c.DefaultZone != "" && !desired.ValidName(c.DefaultZone) {

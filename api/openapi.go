@@ -244,6 +244,7 @@ func openAPIDocument(version string) obj {
 	}
 	addContainerPaths(paths, schemas)
 	addRolloutPaths(paths, schemas)
+	addRevertPaths(paths, schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "ddc-gitops API", "version": version,

@@ -79,6 +79,7 @@ type Server struct {
 	idem     *idemStore
 	heads    headCache
 	reporter *StatusReporter
+	reverts  *RevertProposer // nil unless Config.Reverts.Enabled
 	github   *webhooks.GitHub
 	generic  *webhooks.Generic
 	chain    *Blockchain
@@ -140,6 +141,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			PublicURL: cfg.PublicURL, Logger: deps.Logger, Now: deps.Now,
 		})
 	}
+	if cfg.Reverts.Enabled {
+		if s.reverts, err = newRevertProposer(cfg.Reverts, cfg.Branch, s.agents, deps.Repo, deps.Forge, s.metrics.reg, deps.Logger, deps.Now); err != nil {
+			return nil, err
+		}
+	}
 	s.router = s.routes()
 	return s, nil
 }
@@ -179,6 +185,7 @@ func (s *Server) routes() chi.Router {
 			viewer.Get("/stats", s.handle(s.getStats))
 			viewer.Get("/fleet", s.handle(s.getFleet))
 			viewer.Get("/revisions/{sha}", s.handle(s.getRevision))
+			viewer.Get("/rollout/reverts", s.handle(s.getReverts))
 			nodes, sync := http.HandlerFunc(s.noBot), http.HandlerFunc(s.noBot)
 			if b := s.chain; b != nil {
 				nodes, sync = b.Nodes.ServeHTTP, b.Sync.ServeHTTP
@@ -311,6 +318,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	if s.reporter != nil {
 		g.Go(func() error { return s.reporter.Run(gctx) })
+	}
+	if s.reverts != nil {
+		g.Go(func() error { return s.reverts.Run(gctx) })
 	}
 	return g.Wait()
 }

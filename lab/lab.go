@@ -578,7 +578,9 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 		}
 		srv, err := api.New(api.Config{Version: l.o.Version,
 			Users:     []api.User{{Username: adminUser, PasswordHash: hash, Role: api.RoleAdmin}},
-			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name, GitHubWebhookSecret: hookSecret},
+			JWTSecret: secret, Agents: agents, AgentToken: token, DefaultZone: z.Name, GitHubWebhookSecret: hookSecret,
+			// One API proposes reverts of quarantined revisions (two would race on the branch).
+			Reverts: api.RevertOptions{Enabled: len(info.Zones) == 0, Interval: 5 * time.Second}},
 			api.Deps{Repo: r, Logger: slog.New(slog.NewJSONHandler(apiLog, nil)).With("zone", z.Name)})
 		if err != nil {
 			apiLog.Close()

@@ -41,6 +41,7 @@ type apiFlags struct {
 	gitAuth                                   gitAuthFlags
 	commitStatuses                            bool
 	publicURL                                 string
+	reverts                                   api.RevertOptions
 	logFormat, logLevel                       string
 	bot                                       botFlags
 }
@@ -96,6 +97,8 @@ or admin.`,
 	fl.StringSliceVar(&f.webhookPaths, "webhook-path", nil, "only pushes touching these repository path prefixes trigger a sync (repeatable)")
 	fl.BoolVar(&f.commitStatuses, "commit-statuses", false, "report per-host commit statuses (ddc-gitops/<host>) to the forge")
 	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
+	fl.BoolVar(&f.reverts.Enabled, "propose-reverts", false, "poll the agents for quarantined revisions and propose each one's revert (branch revert/<sha>, and a pull request with a forge); run it in one API only")
+	fl.DurationVar(&f.reverts.Interval, "revert-interval", 15*time.Second, "how often --propose-reverts polls the agents")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
 	f.bot.register(fl, "bot-")
@@ -153,6 +156,7 @@ func runAPI(ctx context.Context, f apiFlags) error {
 		WebhookPaths:   f.webhookPaths,
 		CommitStatuses: f.commitStatuses,
 		PublicURL:      f.publicURL,
+		Reverts:        f.reverts,
 	}
 	for _, r := range f.prRoles {
 		cfg.PR.Roles = append(cfg.PR.Roles, api.Role(r))
