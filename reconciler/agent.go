@@ -140,9 +140,12 @@ type Agent struct {
 	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
-		rev  string
-		host *render.Host
+		rev   string
+		host  *render.Host
+		fleet *desired.Fleet // the revision's fleet, to render again when an override expires
 	}
+	// ov is the overrides' and freeze windows' state (overrides.go).
+	ov overrideState
 }
 
 // New fills cfg's zero fields from DefaultConfig, checks it and restores
@@ -163,6 +166,7 @@ func New(cfg Config) (*Agent, error) {
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
+		ov:       newOverrideMetrics(cfg.Registry),
 	}
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
@@ -263,7 +267,7 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
-	out := r.reconcile(ctx)
+	out := a.nextWake(r.reconcile(ctx))
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {
