@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 )
 
 func overrideFile(name string, until time.Time, body string) []byte {
@@ -29,75 +31,89 @@ func ovGauge(t *testing.T, a *Agent, name string) float64 {
 	return 0
 }
 
-// TestOverrideDrainExpires: a drain override applies at runtime (no
-// reload), survives a drift check, and lifts itself at its until with no
-// new commit, under a request loop that sees no failure.
-func TestOverrideDrainExpires(t *testing.T) {
-	h := newHarness(t, harnessOpts{nodes: 3, seed: []int{0, 1, 2}})
-	loop := h.loop(4)
-	reloads := h.reloads()
+// TestOverrideExpires: a drain, maint or weight override applies at
+// runtime (no reload), survives a drift check, and lifts itself at its
+// until with no new commit, under a request loop that sees no failure.
+func TestOverrideExpires(t *testing.T) {
+	for _, c := range []struct {
+		action, body, target string
+		during               func(s haproxy.ActualServer) bool
+		byHand               string // a hand-made change the drift check must undo
+	}{
+		{"drain", "state: drain", "be/n-000 drain", func(s haproxy.ActualServer) bool { return s.State == "drain" }, "set server be/n-000 state ready"},
+		{"maint", "state: maint", "be/n-000 maint", func(s haproxy.ActualServer) bool { return s.State == "maint" }, "set server be/n-000 state ready"},
+		{"weight", "weight: 5", "be/n-000 weight 5", func(s haproxy.ActualServer) bool { return s.State == "ready" && s.Weight == 5 }, "set server be/n-000 weight 100"},
+	} {
+		t.Run(c.action, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{nodes: 3, seed: []int{0, 1, 2}})
+			loop := h.loop(4)
+			reloads := h.reloads()
 
-	until := time.Now().Add(4 * time.Second)
-	rev := h.commit(map[string][]byte{"overrides/drain.yaml": overrideFile("drain", until,
-		"servers:\n  - {backend: be, server: n-000, state: drain}\n")}, nil, "drain n-000")
-	out := h.reconcile(rev)
-	if out.Reloads != 0 || out.RuntimeChanges == 0 {
-		t.Errorf("drain override: %+v, want a runtime change and no reload", out)
-	}
-	if s := h.servers()["n-000"]; s.State != "drain" {
-		t.Fatalf("n-000 state %q during the override, want drain", s.State)
-	}
-	if d := out.RetryAfter; d <= 0 || d > time.Until(until)+time.Second {
-		t.Errorf("RetryAfter %s, want the time to the override's end (%s)", d, time.Until(until))
-	}
-	st := h.agent.Status()
-	if len(st.Overrides) != 1 || st.Overrides[0].Name != "drain" || st.Overrides[0].Targets[0] != "be/n-000 drain" || !st.Overrides[0].Until.Equal(until) {
-		t.Errorf("status overrides: %+v", st.Overrides)
-	}
-	if g := ovGauge(t, h.agent, "ddc_gitops_agent_overrides_active"); g != 1 {
-		t.Errorf("overrides_active = %v, want 1", g)
-	}
-	for range 20 {
-		if body, err := h.get("/"); err == nil && body == "n-000" {
-			t.Fatal("the drained server took a new request")
-		}
-	}
+			until := time.Now().Add(4 * time.Second)
+			rev := h.commit(map[string][]byte{"overrides/o.yaml": overrideFile("o", until,
+				"servers:\n  - {backend: be, server: n-000, "+c.body+"}\n")}, nil, c.action+" n-000")
+			out := h.reconcile(rev)
+			if out.Reloads != 0 || out.RuntimeChanges == 0 {
+				t.Errorf("override: %+v, want a runtime change and no reload", out)
+			}
+			if s := h.servers()["n-000"]; !c.during(s) {
+				t.Fatalf("n-000 during the override: %+v", s)
+			}
+			if d := out.RetryAfter; d <= 0 || d > time.Until(until)+time.Second {
+				t.Errorf("RetryAfter %s, want the time to the override's end (%s)", d, time.Until(until))
+			}
+			st := h.agent.Status()
+			if len(st.Overrides) != 1 || st.Overrides[0].Name != "o" || st.Overrides[0].Targets[0] != c.target || !st.Overrides[0].Until.Equal(until) {
+				t.Errorf("status overrides: %+v", st.Overrides)
+			}
+			if g := ovGauge(t, h.agent, "ddc_gitops_agent_overrides_active"); g != 1 {
+				t.Errorf("overrides_active = %v, want 1", g)
+			}
+			if c.action != "weight" {
+				for range 20 {
+					if body, err := h.get("/"); err == nil && body == "n-000" {
+						t.Fatal("the server out of service took a new request")
+					}
+				}
+			}
 
-	// Drift correction compares with the overridden state: a hand-made
-	// `ready` is put back to drain, not the other way round.
-	if _, err := h.rt.Exec(testCtx(t, 5*time.Second), []string{"set server be/n-000 state ready"}); err != nil {
-		t.Fatal(err)
-	}
-	out = h.agent.Reconcile(testCtx(t, 30*time.Second))
-	if out.Err != nil || h.servers()["n-000"].State != "drain" || len(h.agent.Status().Drift) == 0 {
-		t.Fatalf("drift check during the override: %+v, state %q, drift %v", out, h.servers()["n-000"].State, h.agent.Status().Drift)
-	}
+			// Drift correction compares with the overridden state: a
+			// hand-made change is undone, not the override.
+			if _, err := h.rt.Exec(testCtx(t, 5*time.Second), []string{c.byHand}); err != nil {
+				t.Fatal(err)
+			}
+			out = h.agent.Reconcile(testCtx(t, 30*time.Second))
+			if s := h.servers()["n-000"]; out.Err != nil || !c.during(s) || len(h.agent.Status().Drift) == 0 {
+				t.Fatalf("drift check during the override: %+v, server %+v, drift %v", out, s, h.agent.Status().Drift)
+			}
 
-	// The agent's own loop lifts the override at its end.
-	h.runAgent()
-	eventually(t, time.Until(until)+15*time.Second, "n-000 back in service after the override's end", func() bool {
-		s := h.servers()["n-000"]
-		return s.State == "ready" && h.agent.Status().LastResult == "applied"
-	})
-	if time.Now().Before(until) {
-		t.Fatal("the override was lifted before its until")
-	}
-	st = h.agent.Status()
-	if st.AppliedRevision != rev || len(st.Overrides) != 0 || len(st.Drift) != 0 {
-		t.Errorf("after expiry: applied %s (want %s, no new commit), overrides %v, drift %v", short(st.AppliedRevision), short(rev), st.Overrides, st.Drift)
-	}
-	if g := ovGauge(t, h.agent, "ddc_gitops_agent_overrides_active"); g != 0 {
-		t.Errorf("overrides_active = %v after expiry, want 0", g)
-	}
-	if n := h.reloads(); n != reloads {
-		t.Errorf("%d reloads, want none", n-reloads)
-	}
-	eventually(t, 10*time.Second, "n-000 serving again", func() bool {
-		body, err := h.get("/")
-		return err == nil && body == "n-000"
-	})
-	if ok, failed := loop.end(); failed != 0 || ok == 0 {
-		t.Errorf("request loop: %d ok, %d failed (first: %v)", ok, failed, loop.firstErr.Load())
+			// The agent's own loop lifts the override at its end.
+			h.runAgent()
+			eventually(t, time.Until(until)+15*time.Second, "n-000 back in its base state after the override's end", func() bool {
+				s := h.servers()["n-000"]
+				return s.State == "ready" && s.Weight == 100 && h.agent.Status().LastResult == "applied"
+			})
+			if time.Now().Before(until) {
+				t.Fatal("the override was lifted before its until")
+			}
+			st = h.agent.Status()
+			if st.AppliedRevision != rev || len(st.Overrides) != 0 || len(st.Drift) != 0 {
+				t.Errorf("after expiry: applied %s (want %s, no new commit), overrides %v, drift %v", short(st.AppliedRevision), short(rev), st.Overrides, st.Drift)
+			}
+			if g := ovGauge(t, h.agent, "ddc_gitops_agent_overrides_active"); g != 0 {
+				t.Errorf("overrides_active = %v after expiry, want 0", g)
+			}
+			if n := h.reloads(); n != reloads {
+				t.Errorf("%d reloads, want none", n-reloads)
+			}
+			eventually(t, 10*time.Second, "n-000 serving again", func() bool {
+				body, err := h.get("/")
+				return err == nil && body == "n-000"
+			})
+			if ok, failed := loop.end(); failed != 0 || ok == 0 {
+				t.Errorf("request loop: %d ok, %d failed (first: %v)", ok, failed, loop.firstErr.Load())
+			}
+		})
 	}
 }
 
