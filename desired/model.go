@@ -30,6 +30,8 @@ type Fleet struct {
 	DNS *DNS `yaml:"dns"`
 	// AddressPolicy says which special addresses servers and nodes may have.
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
+	// Rollout configures rollout waves (rollout.go).
+	Rollout Rollout `yaml:"rollout"`
 	// Freeze lists the freeze windows (model_override.go).
 	Freeze []FreezeWindow `yaml:"freeze"`
 
@@ -123,6 +125,8 @@ type Zone struct {
 	ClientNetworks []string `yaml:"clientNetworks"`
 	// ReloadGeneration is bumped to force one verified reload on the zone's hosts.
 	ReloadGeneration int `yaml:"reloadGeneration"`
+	// Wave is the rollout wave of the zone's first host; the others follow (rollout.go).
+	Wave *int `yaml:"wave"`
 	// Containers declares the zone's container hosts and address range.
 	Containers *ZoneContainers `yaml:"containers"`
 
@@ -154,6 +158,10 @@ type Host struct {
 	Priority int `yaml:"priority"`
 	// Owns names the VIPs this host is MASTER for (Active-Active: one each).
 	Owns []string `yaml:"owns"`
+	// Wave is the host's rollout wave and AgentURL where its peers read its
+	// agent's status (rollout.go).
+	Wave     *int   `yaml:"wave"`
+	AgentURL string `yaml:"agentURL"`
 }
 
 // Frontend is an HAProxy frontend rendered on every host of the zone.

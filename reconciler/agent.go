@@ -33,6 +33,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
 	"github.com/ddc-gitops/ddc-gitops/render"
+	"github.com/ddc-gitops/ddc-gitops/trust"
 )
 
 // Fetcher yields the desired state at the head of the followed branch.
@@ -76,6 +77,9 @@ type Config struct {
 	// Secrets, when set, decrypts the revision's secrets for this host
 	// into its crt-base before the revision is rendered and checked.
 	Secrets SecretInstaller
+	// Trust, when set, verifies the commits of each new head before it is
+	// applied (trust.go, docs/trust.md); Source must then be a git source.
+	Trust *trust.Verifier
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
 	// DriftInterval is how often a reconcile reads the host's full state
@@ -124,6 +128,9 @@ type Agent struct {
 	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
+	trust    *trustCheck // nil without Config.Trust
+	// waves is this host's part in rollout waves (waves.go).
+	waves *waveState
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
@@ -166,8 +173,14 @@ func New(cfg Config) (*Agent, error) {
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
+		waves:    newWaveState(cfg.Registry),
 		ov:       newOverrideMetrics(cfg.Registry),
 	}
+	trustCheck, err := newTrustCheck(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.trust = trustCheck
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
 	}
@@ -267,7 +280,8 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
-	out := a.nextWake(r.reconcile(ctx))
+	out := a.nextWake(r.reconcile(ctx)) // overrides.go
+	a.revisionDone(out)                 // waves.go
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {

@@ -94,6 +94,11 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	rev := snap.Revision.Hash
 	r.desiredRev = rev
 
+	// Trust: a head with a commit the policy refuses is stalled (trust.go).
+	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, rev) }); err != nil {
+		return r.fail(rev, err)
+	}
+
 	// An invalid revision is not retried until the branch moves.
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
 		return Outcome{Result: agentapi.ResultStalled, Revision: rev, Err: errors.New(a.state.FailedError)}
@@ -119,6 +124,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		r.zone = host.Zone
 		if r.driftCheckNotDue(rev) && !a.overridesChanged(host) {
 			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
+		}
+		if out, hold := r.waveHold(ctx, rev, host); hold {
+			return out // waves.go
 		}
 		out, err := r.apply(ctx, rev, snap, host)
 		if err != nil {
@@ -146,11 +154,15 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			host = h
 			r.zone = h.Zone
 			a.cached.rev, a.cached.host, a.cached.fleet = rev, h, f
+			a.waves.setPlan(rev, f, a.cfg.Host)
 			return nil
 		})
 	})
 	if err != nil {
 		return r.fail(rev, err)
+	}
+	if out, hold := r.waveHold(ctx, rev, host); hold {
+		return out // waves.go
 	}
 
 	out, err := r.apply(ctx, rev, snap, host)
