@@ -1,10 +1,17 @@
 package reconciler
 
 import (
+	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
@@ -21,7 +28,8 @@ import (
 // non-emergency commit cannot end one early.
 
 // resultFrozen is the Outcome result of a reconcile that held the head
-// back and had no render of the applied revision to reconcile.
+// back and could not read the applied revision to reconcile it (a source
+// without history, or nothing applied yet).
 const resultFrozen = "frozen"
 
 // freezeDecision returns the window that holds head back at now, or nil
@@ -36,28 +44,78 @@ func freezeDecision(windows []desired.FreezeWindow, now time.Time, head, applied
 }
 
 // freeze decides whether this reconcile may apply the head of snap. It
-// returns the revision to reconcile: the head, or, when a window holds it
-// back, the applied revision if its render is cached; otherwise stop is
-// the outcome to return.
-func (r *run) freeze(snap *source.Snapshot) (rev string, stop *Outcome) {
+// returns the revision to reconcile and its snapshot: the head, or, when a
+// window holds it back, the applied revision (its cached render, or its
+// tree read from the clone after a restart); stop is the outcome to return
+// when neither can be had.
+func (r *run) freeze(snap *source.Snapshot) (rev string, at *source.Snapshot, stop *Outcome) {
 	a := r.a
-	head := snap.Revision.Hash
-	windows := append(headFreeze(snap.FS), a.ov.appliedFreeze...)
-	w := freezeDecision(windows, a.cfg.Now(), head, a.state.AppliedRevision, snap.Revision.Message)
+	head, applied := snap.Revision.Hash, a.state.AppliedRevision
+	windows := headFreeze(snap.FS)
+	if head != applied {
+		windows = append(windows, a.appliedFreeze()...)
+	}
+	w := freezeDecision(windows, a.cfg.Now(), head, applied, snap.Revision.Message)
 	if w == nil {
 		a.ov.freeze, a.ov.holding = nil, ""
-		return head, nil
+		return head, snap, nil
 	}
 	if a.ov.holding != head {
 		a.log.Warn("freeze window in force: holding back a revision without an Emergency: yes trailer",
 			"window", w.Name, "until", w.UntilTime, "revision", short(head))
 	}
 	a.ov.freeze, a.ov.holding = w, head
-	applied := a.state.AppliedRevision
 	if applied != "" && a.cached.rev == applied && a.cached.fleet != nil {
-		return applied, nil
+		return applied, snap, nil
 	}
-	return "", &Outcome{Result: resultFrozen, Revision: applied, Converged: true}
+	if old, err := a.appliedSnapshot(); err == nil {
+		return applied, old, nil
+	} else if applied != "" {
+		a.log.Warn("freeze: cannot read the applied revision to keep reconciling it", "revision", short(applied), "err", err)
+	}
+	return "", nil, &Outcome{Result: resultFrozen, Revision: applied, Converged: true}
+}
+
+// appliedFreeze returns the freeze windows of the applied revision: those
+// recorded at its last apply, or, before any apply since the agent
+// started, those of its fleet.yaml in the clone.
+func (a *Agent) appliedFreeze() []desired.FreezeWindow {
+	if a.ov.appliedKnown || a.state.AppliedRevision == "" {
+		return a.ov.appliedFreeze
+	}
+	if old, err := a.appliedSnapshot(); err == nil {
+		a.ov.appliedFreeze, a.ov.appliedKnown = headFreeze(old.FS), true
+	}
+	return a.ov.appliedFreeze
+}
+
+// historyReader is a source that can read older commits of its clone
+// (*source.Source).
+type historyReader interface {
+	History(fn func(st storer.EncodedObjectStorer) error) error
+}
+
+// appliedSnapshot reads the applied revision's tree from the source's clone.
+func (a *Agent) appliedSnapshot() (*source.Snapshot, error) {
+	applied := a.state.AppliedRevision
+	hr, ok := a.cfg.Source.(historyReader)
+	if applied == "" || !ok {
+		return nil, errors.New("no applied revision, or a source without history")
+	}
+	var snap *source.Snapshot
+	err := hr.History(func(st storer.EncodedObjectStorer) error {
+		c, err := object.GetCommit(st, plumbing.NewHash(applied))
+		if err != nil {
+			return fmt.Errorf("reading commit %s: %w", short(applied), err)
+		}
+		fsys, err := gittree.FromCommit(st, c)
+		if err != nil {
+			return err
+		}
+		snap = &source.Snapshot{Revision: *gittree.RevisionOf(c), FS: fsys}
+		return nil
+	})
+	return snap, err
 }
 
 // headFreeze reads the freeze windows of fleet.yaml in fsys, ignoring what

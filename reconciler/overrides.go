@@ -31,8 +31,10 @@ type overrideState struct {
 	// freeze is the freeze window holding the head back, and its head.
 	freeze  *desired.FreezeWindow
 	holding string
-	// appliedFreeze are the freeze windows of the applied revision.
+	// appliedFreeze are the freeze windows of the applied revision;
+	// appliedKnown says they were read since the agent started.
 	appliedFreeze []desired.FreezeWindow
+	appliedKnown  bool
 
 	active  prometheus.Gauge
 	holdGau prometheus.Gauge
@@ -108,7 +110,7 @@ func (a *Agent) recordOverrides(want *render.Host) {
 	a.state.AppliedOverrides = overrideKey(want)
 	a.ov.applied = want.Overrides
 	if a.cached.fleet != nil {
-		a.ov.appliedFreeze = a.cached.fleet.Freeze
+		a.ov.appliedFreeze, a.ov.appliedKnown = a.cached.fleet.Freeze, true
 	}
 }
 

@@ -198,3 +198,44 @@ func TestFreezeWindow(t *testing.T) {
 		t.Errorf("after the window: freeze %+v, result %s", st.Freeze, st.LastResult)
 	}
 }
+
+// TestFreezeAfterRestart: an agent restarted during a freeze reads the
+// applied revision from its clone: a non-emergency head that removes the
+// window is still held, and an override of the applied revision still
+// lifts itself at its end.
+func TestFreezeAfterRestart(t *testing.T) {
+	h := newHarness(t, harnessOpts{nodes: 3, seed: []int{0, 1, 2}})
+	loop := h.loop(2)
+	files := h.fleet.files([]int{0, 1, 2})
+	base := string(files["fleet.yaml"])
+	fleet := base + fmt.Sprintf("freeze:\n  - name: peak\n    from: %s\n    until: %s\n",
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	until := time.Now().Add(5 * time.Second)
+	applied := h.commit(map[string][]byte{"fleet.yaml": []byte(fleet), "overrides/o.yaml": overrideFile("o", until,
+		"servers:\n  - {backend: be, server: n-000, state: drain}\n")}, nil, "freeze and drain\n\nEmergency: yes")
+	h.reconcile(applied)
+	if h.servers()["n-000"].State != "drain" {
+		t.Fatal("the override did not apply")
+	}
+	held := h.commit(map[string][]byte{"fleet.yaml": []byte(base)}, nil, "end the freeze early")
+
+	h.agent = h.newAgent(0) // a restart: nothing cached, state from disk
+	out := h.agent.Reconcile(testCtx(t, 30*time.Second))
+	st := h.agent.Status()
+	if out.Err != nil || st.AppliedRevision != applied || st.Freeze == nil || st.Freeze.Holding != held {
+		t.Fatalf("after the restart: %+v, applied %s, freeze %+v: want the head held", out, short(st.AppliedRevision), st.Freeze)
+	}
+	if len(st.Overrides) != 1 || h.servers()["n-000"].State != "drain" {
+		t.Fatalf("after the restart: overrides %+v, n-000 %q", st.Overrides, h.servers()["n-000"].State)
+	}
+	h.runAgent()
+	eventually(t, time.Until(until)+15*time.Second, "the override lifted during the freeze", func() bool {
+		return h.servers()["n-000"].State == "ready" && h.agent.Status().LastResult == "applied"
+	})
+	if st := h.agent.Status(); st.AppliedRevision != applied || st.Freeze == nil || len(st.Overrides) != 0 {
+		t.Errorf("after the override's end: applied %s, freeze %+v, overrides %+v", short(st.AppliedRevision), st.Freeze, st.Overrides)
+	}
+	if ok, failed := loop.end(); failed != 0 || ok == 0 {
+		t.Errorf("request loop: %d ok, %d failed (first: %v)", ok, failed, loop.firstErr.Load())
+	}
+}

@@ -105,7 +105,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	}
 	// A freeze window may hold the head back (freeze.go).
 	var stop *Outcome
-	if rev, stop = r.freeze(snap); stop != nil {
+	if rev, snap, stop = r.freeze(snap); stop != nil {
 		return *stop
 	}
 
