@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/forge"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
@@ -75,6 +76,11 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, m mutation) erro
 	trailers := [][2]string{{"Request-Id", requestID(r.Context())}, {"Api-Endpoint", endpoint}}
 	if key != "" {
 		trailers = append(trailers, [2]string{"Idempotency-Key", key})
+	}
+	if em, err := emergency(r, p); err != nil {
+		return err
+	} else if em {
+		trailers = append(trailers, [2]string{desired.EmergencyTrailer, "yes"})
 	}
 	ch := repo.Change{
 		Author:   object.Signature{Name: p.User, Email: p.User + "@" + s.cfg.AuthorEmailDomain},

@@ -101,7 +101,8 @@ func zonePaths(zoneParam obj, tag string) map[string]obj {
 		}
 		return ps
 	}
-	return map[string]obj{
+	paths := overridePaths(zoneParam, tag) // overrides.go
+	for p, ops := range map[string]obj{
 		"/config": {
 			"get": obj{"tags": []string{tag}, "summary": "Desired state at the branch head (zones, backends, nodes); with a zone, that zone's objects",
 				"operationId": "getConfig" + tag, "security": bearer, "parameters": withZone(),
@@ -125,7 +126,10 @@ func zonePaths(zoneParam obj, tag string) map[string]obj {
 			"delete": obj{"tags": []string{tag}, "summary": "Remove a static server, or the node of that name (its file) (operator)", "operationId": "deleteServer" + tag,
 				"security": bearer, "parameters": append(mutationParams(zoneParam), backend, pathParam("name", "server or node name")), "responses": mutationResponses()},
 		},
+	} {
+		paths[p] = ops
 	}
+	return paths
 }
 
 func openAPIDocument(version string) obj {
@@ -199,6 +203,8 @@ func openAPIDocument(version string) obj {
 		"TokenRequest":  objSchema([]string{"username", "password"}, obj{"username": str(""), "password": str("")}),
 		"TokenResponse": objSchema([]string{"access_token", "token_type", "expires_in"}, obj{"access_token": str("JWT (HS256)"), "token_type": obj{"type": "string", "enum": []string{"Bearer"}}, "expires_in": integer("seconds")}),
 		"Health":        objSchema([]string{"status", "version"}, obj{"status": obj{"type": "string", "enum": []string{"healthy", "unhealthy"}}, "version": str(""), "revision": str("branch head"), "error": str("")}),
+		"OverrideInput": objSchema(nil, obj{"for": str("how long, a Go duration (at most 168h); the for query parameter takes precedence"),
+			"reason": str("why (required here or as reason=)"), "weight": integer("the weight while it lasts (weight only)")}),
 		"ServerInput": objSchema([]string{"name", "address"}, obj{"name": str("server name"), "address": str("IP or DNS name, optionally IP:PORT"), "port": integer("required unless address has it"),
 			"weight": integer("0..256"), "maxconn": integer(""), "state": obj{"type": "string", "enum": []string{"ready", "drain", "maint"}}, "backup": obj{"type": "boolean"}}),
 		"ServerView": serverView,

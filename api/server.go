@@ -214,6 +214,7 @@ func (s *Server) zoneRoutes(r chi.Router) {
 	viewer.Get("/backends/{backend}/servers", s.handle(s.getServers))
 	operator.Post("/backends/{backend}/servers", s.handle(s.postServer))
 	operator.Delete("/backends/{backend}/servers/{name}", s.handle(s.deleteServer))
+	s.overrideRoutes(r) // overrides.go
 }
 
 // noBot answers the blockchain routes when no node-admission bot runs in

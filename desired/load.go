@@ -165,6 +165,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 	}
 
 	l.decodeContainers(fsys, f, &src, &errs)
+	l.decodeOverrides(fsys, f, &src, &errs)
 
 	sort.SliceStable(f.Zones, func(i, j int) bool { return f.Zones[i].Name < f.Zones[j].Name })
 	sort.SliceStable(f.Backends, func(i, j int) bool { return f.Backends[i].Name < f.Backends[j].Name })
@@ -640,7 +641,7 @@ var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 
 // fieldTables maps every model struct type to its YAML keys and their
 // field types. It is computed once from the model's types and only read.
-var fieldTables = buildFieldTables(reflect.TypeOf(Fleet{}), reflect.TypeOf(Zone{}), reflect.TypeOf(Backend{}), reflect.TypeOf(Node{}), reflect.TypeOf(Container{}))
+var fieldTables = buildFieldTables(reflect.TypeOf(Fleet{}), reflect.TypeOf(Zone{}), reflect.TypeOf(Backend{}), reflect.TypeOf(Node{}), reflect.TypeOf(Container{}), reflect.TypeOf(Override{}))
 
 func buildFieldTables(roots ...reflect.Type) map[reflect.Type]map[string]reflect.Type {
 	tables := map[reflect.Type]map[string]reflect.Type{}

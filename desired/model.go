@@ -32,6 +32,8 @@ type Fleet struct {
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
 	// Rollout configures rollout waves (rollout.go).
 	Rollout Rollout `yaml:"rollout"`
+	// Freeze lists the freeze windows (model_override.go).
+	Freeze []FreezeWindow `yaml:"freeze"`
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`
@@ -39,6 +41,8 @@ type Fleet struct {
 	Nodes    []*Node    `yaml:"-"`
 	// Containers are loaded from containers/<name>.yaml, sorted by name.
 	Containers []*Container `yaml:"-"`
+	// Overrides are loaded from overrides/<name>.yaml, sorted by name.
+	Overrides []*Override `yaml:"-"`
 
 	// Source is where each loaded object came from, for error positions.
 	Source Source `yaml:"-"`

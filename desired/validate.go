@@ -37,6 +37,8 @@ func validate(f *Fleet, b broken) Errors {
 		v.node(n)
 	}
 	v.containers()
+	v.overrides()
+	v.freeze()
 	v.errs.Sort()
 	return v.errs
 }

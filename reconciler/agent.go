@@ -147,9 +147,12 @@ type Agent struct {
 	scratch []plan.Before
 	// cached is the last rendered revision for this host.
 	cached struct {
-		rev  string
-		host *render.Host
+		rev   string
+		host  *render.Host
+		fleet *desired.Fleet // the revision's fleet, to render again when an override expires
 	}
+	// ov is the overrides' and freeze windows' state (overrides.go).
+	ov overrideState
 }
 
 // New fills cfg's zero fields from DefaultConfig, checks it and restores
@@ -171,6 +174,7 @@ func New(cfg Config) (*Agent, error) {
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
 		waves:    newWaveState(cfg.Registry),
+		ov:       newOverrideMetrics(cfg.Registry),
 	}
 	trustCheck, err := newTrustCheck(cfg)
 	if err != nil {
@@ -276,8 +280,8 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	defer a.mu.Unlock()
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
-	out := r.reconcile(ctx)
-	a.revisionDone(out) // waves.go
+	out := a.nextWake(r.reconcile(ctx)) // overrides.go
+	a.revisionDone(out)                 // waves.go
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {

@@ -103,17 +103,26 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
 		return Outcome{Result: agentapi.ResultStalled, Revision: rev, Err: errors.New(a.state.FailedError)}
 	}
+	// A freeze window may hold the head back (freeze.go).
+	var stop *Outcome
+	if rev, snap, stop = r.freeze(snap); stop != nil {
+		return *stop
+	}
 
 	// 2. load + validate, 3. render for this host. The rendered host of the
 	// last revision is cached: a no-op reconcile of an unchanged branch
 	// only fetches and compares with the running host.
 	host := a.cached.host
-	if a.cached.rev == a.state.AppliedRevision {
+	if a.cached.rev == a.state.AppliedRevision && !a.overridesChanged(host) {
 		r.prev = host
 	}
 	if a.cached.rev == rev && host != nil {
+		var err error
+		if host, err = r.refreshOverrides(host); err != nil {
+			return r.fail(rev, err)
+		}
 		r.zone = host.Zone
-		if r.driftCheckNotDue(rev) {
+		if r.driftCheckNotDue(rev) && !a.overridesChanged(host) {
 			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
 		}
 		if out, hold := r.waveHold(ctx, rev, host); hold {
@@ -130,18 +139,21 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		if err != nil {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}
+		if err := checkOverrideBounds(f, snap); err != nil {
+			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
+		}
 		a.checkLogTarget(f.HAProxy.LogTarget)
 		if err := r.step("secrets", func() error { return a.installSecrets(rev, snap.FS) }); err != nil {
 			return err
 		}
 		return r.step("render", func() error {
-			h, err := render.Render(f, a.cfg.Host, a.cfg.Render)
+			h, err := a.renderAt(f, a.cfg.Now())
 			if err != nil {
 				return stalledError{fmt.Errorf("rendering revision %s for host %s: %w", short(rev), a.cfg.Host, err)}
 			}
 			host = h
 			r.zone = h.Zone
-			a.cached.rev, a.cached.host = rev, h
+			a.cached.rev, a.cached.host, a.cached.fleet = rev, h, f
 			a.waves.setPlan(rev, f, a.cfg.Host)
 			return nil
 		})
@@ -204,9 +216,12 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	// 4. read actual: on a new revision of a host known to run the
 	// previous one, only what changed (planFromApplied).
 	newRevision := rev != a.state.AppliedRevision
+	// An override that starts or ends changes the desired state of the
+	// applied revision: a change, not drift (overrides.go).
+	newDesired := newRevision || a.overridesChanged(want)
 	var fast hostChanges
 	incremental := false
-	if newRevision {
+	if newDesired && !hasFrozen(want) && (r.prev == nil || !hasFrozen(r.prev)) {
 		_ = r.step("plan", func() error {
 			fast, incremental = r.planFromApplied(want)
 			return nil
@@ -230,6 +245,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	if err != nil {
 		return Outcome{}, err
 	}
+	want = keepFrozen(want, disk, a.log)
 
 	// 5. plan (plan.ServerChanges decides runtime or reload)
 	adm := r.admission(want, actual)
@@ -256,7 +272,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	})
 
 	// Drift: differences on a revision already applied were made by hand.
-	if !newRevision {
+	if !newDesired {
 		if structural {
 			r.drift = append(r.drift, "haproxy.cfg on disk differs from the desired configuration")
 		}
@@ -292,7 +308,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 			return Outcome{Result: resultDeferred, Revision: rev, RetryAfter: wait}, nil
 		}
 		reason := "change"
-		if !newRevision {
+		if !newDesired {
 			reason = "drift"
 		}
 		// Servers still waiting for admission stay `disabled` through the
@@ -372,6 +388,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 		}
 		a.state.AppliedRevision, a.state.AppliedAt = rev, now
 	}
+	a.recordOverrides(want)
 	if a.state.FailedRevision != "" && newRevision {
 		a.state.FailedRevision, a.state.FailedKind, a.state.FailedError = "", "", ""
 	}

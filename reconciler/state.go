@@ -31,6 +31,8 @@ type persisted struct {
 	// Rolling are the replaces ("backend/server") left for a later rolling
 	// batch by the last reconcile: their turn is not drift.
 	Rolling []string `json:"rolling,omitempty"`
+	// AppliedOverrides names the overrides the host runs (overrides.go).
+	AppliedOverrides string `json:"appliedOverrides,omitempty"`
 }
 
 const (

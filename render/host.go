@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
 )
 
 // ServerIndent prefixes every server line in a backend section; Skeleton
@@ -35,6 +37,9 @@ type Options struct {
 	// any process named trackProcess. It must be an absolute path of
 	// letters, digits, '_', '.', '-' and '/' (Render refuses anything else).
 	HAProxyArgv0 string
+	// Now, when set, applies the fleet's overrides in force at Now for the
+	// host (overrides.go); zero renders the base state.
+	Now time.Time
 }
 
 // Host is everything one HAProxy host runs.
@@ -47,6 +52,9 @@ type Host struct {
 	Keepalived []byte
 	// Backends lists every backend with its servers exactly as rendered into HAProxy.
 	Backends []Backend
+	// Overrides are the overrides applied (in force at Options.Now for
+	// this host), sorted by name.
+	Overrides []*desired.Override
 }
 
 // Backend is a backend's server list as rendered.
@@ -58,6 +66,9 @@ type Backend struct {
 	// map-based hashing such as `balance source` without `hash-type consistent`).
 	Dynamic bool
 	Servers []Server
+	// Frozen: an override freezes the backend, so its servers are to stay
+	// as the host runs them (the agent keeps them; overrides.go).
+	Frozen bool
 }
 
 // Server is one server line. Keywords renders the same keywords for the

@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"sort"
+	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 )
@@ -68,6 +69,8 @@ type hostCtx struct {
 	adminSocket string
 	// haproxyArgv0 is Options.HAProxyArgv0 (checked by keepalived()).
 	haproxyArgv0 string
+	// now is Options.Now: the overrides in force then apply.
+	now time.Time
 	// trusted are the source addresses allowed to send X-DDC-Failover-Hop:
 	// the network CIDRs of every zone of the fleet.
 	trusted []string
@@ -88,16 +91,17 @@ func renderHost(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options
 // render renders the context's host with its zone's backends.
 func (c *hostCtx) render(backends []Backend) (*Host, error) {
 	z, h := c.zone, c.host
+	backends, applied := c.applyOverrides(backends)
 	hap := c.haproxy(backends)
 	ka, err := c.keepalived()
 	if err != nil {
 		return nil, fmt.Errorf("rendering host %s: %w", h.Name, err)
 	}
-	return &Host{Name: h.Name, Zone: z.Name, HAProxy: hap, Keepalived: ka, Backends: backends}, nil
+	return &Host{Name: h.Name, Zone: z.Name, HAProxy: hap, Keepalived: ka, Backends: backends, Overrides: applied}, nil
 }
 
 func newHostCtx(f *desired.Fleet, z *desired.Zone, h *desired.Host, opts Options) (*hostCtx, error) {
-	c := &hostCtx{f: f, zone: z, host: h, haproxyArgv0: opts.HAProxyArgv0}
+	c := &hostCtx{f: f, zone: z, host: h, haproxyArgv0: opts.HAProxyArgv0, now: opts.Now}
 
 	c.crtBase = f.HAProxy.CrtBase
 	switch {

@@ -86,14 +86,23 @@ func Open(ctx context.Context, opts Options) (*Repo, error) {
 	if opts.Retries <= 0 {
 		opts.Retries = 20
 	}
-	if opts.Validate == nil {
-		opts.Validate = func(fsys fs.FS) error { _, err := desired.Load(fsys); return err }
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Validate == nil {
+		// An override may end at most desired.MaxOverrideLife after the
+		// commit, which is about to be made now.
+		now := opts.Now
+		opts.Validate = func(fsys fs.FS) error {
+			f, err := desired.Load(fsys)
+			if err != nil {
+				return err
+			}
+			return desired.CheckOverrideBounds(f, now()).Err()
+		}
 	}
 	r, err := git.PlainOpen(opts.Dir)
 	if errors.Is(err, git.ErrRepositoryNotExists) {

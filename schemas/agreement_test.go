@@ -177,6 +177,7 @@ func modelRoots() map[string]reflect.Type {
 		desired.KindBackend:   reflect.TypeOf(desired.Backend{}),
 		desired.KindNode:      reflect.TypeOf(desired.Node{}),
 		desired.KindContainer: reflect.TypeOf(desired.Container{}),
+		desired.KindOverride:  reflect.TypeOf(desired.Override{}),
 	}
 }
 
@@ -339,6 +340,16 @@ var patternTable = map[string]string{
 	"container.schema.json#health.path":     desired.PatternURLPath,
 	"container.schema.json#serve.backend":   desired.PatternName,
 	"container.schema.json#$defs.duration":  durationPattern,
+
+	"override.schema.json#name":                  desired.PatternName,
+	"override.schema.json#reason":                desired.PatternReason,
+	"override.schema.json#zones.items":           desired.PatternName,
+	"override.schema.json#hosts.items":           desired.PatternName,
+	"override.schema.json#servers.items.backend": desired.PatternName,
+	"override.schema.json#servers.items.server":  desired.PatternName,
+	"override.schema.json#freeze.items":          desired.PatternName,
+	"fleet.schema.json#freeze.items.name":        desired.PatternName,
+	"fleet.schema.json#freeze.items.reason":      desired.PatternReason,
 }
 
 // walkSchema calls fn for every subschema with its dotted location.

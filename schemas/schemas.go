@@ -39,7 +39,7 @@ const durationPattern = `^(?:0|(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|μs|ms|s|m|h))
 // for desired.KindZone), or "" for an unknown kind.
 func FileName(kind string) string {
 	switch kind {
-	case desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer:
+	case desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer, desired.KindOverride:
 		return strings.ToLower(kind) + ".schema.json"
 	}
 	return ""
@@ -65,13 +65,15 @@ func KindForPath(file string) string {
 		return desired.KindNode
 	case dir == desired.ContainersDir+"/":
 		return desired.KindContainer
+	case dir == desired.OverridesDir+"/":
+		return desired.KindOverride
 	}
 	return ""
 }
 
 // Kinds lists the file kinds that have a schema.
 func Kinds() []string {
-	return []string{desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer}
+	return []string{desired.KindFleet, desired.KindZone, desired.KindBackend, desired.KindNode, desired.KindContainer, desired.KindOverride}
 }
 
 // FS returns the embedded schema files (read-only), e.g. for a command that

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -25,6 +28,14 @@ Exit status 0: valid; 1: invalid; 2: usage error.`,
 				return err
 			}
 			f, errs := src.load()
+			if len(errs) == 0 {
+				// As if committed now: an override ends at most
+				// desired.MaxOverrideLife after its commit.
+				errs = desired.CheckOverrideBounds(f, time.Now())
+				for i := range errs {
+					errs[i].File = src.display(errs[i].File)
+				}
+			}
 			if len(errs) > 0 {
 				for _, e := range errs {
 					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
