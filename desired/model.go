@@ -30,6 +30,7 @@ type Fleet struct {
 	DNS *DNS `yaml:"dns"`
 	// AddressPolicy says which special addresses servers and nodes may have.
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
+	HealthGate    HealthGate    `yaml:"healthGate"` // the agents' health gate (healthgate.go)
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`
