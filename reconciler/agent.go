@@ -124,6 +124,7 @@ type Agent struct {
 	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
+	gate     *gate // the health gate (gate.go)
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
@@ -183,6 +184,7 @@ func New(cfg Config) (*Agent, error) {
 	if st.AppliedRevision != "" {
 		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
 	}
+	a.gate = newGate(a)
 	return a, nil
 }
 
@@ -229,7 +231,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
-	defer func() { stopWatch(); <-watchDone }()
+	gateDone := make(chan struct{})
+	go func() { defer close(gateDone); a.gate.run(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone; <-gateDone }()
 	return a.trigger.Loop(ctx, func(ctx context.Context, why trigger.Reason) time.Duration {
 		if why.What != "" {
 			a.log.Debug("sync triggered", "reason", why.What)
