@@ -315,4 +315,3 @@ func delta(prev, cur int64) int64 {
 	}
 	return cur - prev
 }
-

@@ -102,7 +102,9 @@ func GateVerdict(th desired.GateThresholds, before, after GateReading) (tripped 
 	for p := range after.ProbeFailures {
 		probes = append(probes, p)
 	}
-	slices.SortFunc(probes, func(x, y Probe) int { return cmp.Or(cmp.Compare(x.Signal, y.Signal), cmp.Compare(x.Subject, y.Subject)) })
+	slices.SortFunc(probes, func(x, y Probe) int {
+		return cmp.Or(cmp.Compare(x.Signal, y.Signal), cmp.Compare(x.Subject, y.Subject))
+	})
 	for _, p := range probes {
 		b, ok := before.ProbeFailures[p]
 		if !ok || b != 0 {
