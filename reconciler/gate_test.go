@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +15,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
+	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
 // newStrictFarm is a node farm whose servers answer like a real node: 200
@@ -220,5 +224,43 @@ func TestHealthGateTripsRollsBackAndQuarantines(t *testing.T) {
 	}
 	if got := counterValue(t, reg, "ddc_gitops_agent_quarantined_revision", map[string]string{"revision": bad}); got != 0 {
 		t.Errorf("quarantined_revision{%s} = %v after the newer commit, want no series", short(bad), got)
+	}
+}
+
+// TestGateSubstituteWithoutHistory: a source without history (DirSource)
+// rolls back to the rendered host saved when the last good revision
+// passed, from the state directory (a restarted agent has nothing in
+// memory); a head that is not quarantined is reconciled as it is.
+func TestGateSubstituteWithoutHistory(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Host: "h1", Source: fakeSource{}, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &render.Host{Name: "h1", Zone: "lo", HAProxy: []byte("global\n"), Backends: []render.Backend{{Name: "be", Servers: []render.Server{{Name: "n-000", Address: "127.0.0.1", Port: 8080, Weight: 100}}}}}
+	a.mu.Lock()
+	a.gate.setLastGood("dir-good", good)
+	a.gate.quarantine(&gateResult{rev: "dir-bad", tripped: true, verdict: "backend be: servers UP 100% -> 0% (trips below 75%)"})
+	a.mu.Unlock()
+
+	a, err = New(Config{Host: "h1", Source: fakeSource{}, StateDir: dir}) // restarted
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := a.Status(); st.LastGoodRevision != "dir-good" || !quarantined(st, "dir-bad") {
+		t.Fatalf("restarted: %+v", st)
+	}
+	r := &run{a: a, steps: map[string]float64{}}
+	snap, err := r.gateSubstitute(context.Background(), &source.Snapshot{Revision: gittree.Revision{Hash: "dir-bad"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Revision.Hash != "dir-good" || !r.substituted || a.cached.rev != "dir-good" || !reflect.DeepEqual(a.cached.host, good) {
+		t.Fatalf("substituted %s (substituted %v), cached %s %+v", snap.Revision.Hash, r.substituted, a.cached.rev, a.cached.host)
+	}
+	r = &run{a: a, steps: map[string]float64{}}
+	head := &source.Snapshot{Revision: gittree.Revision{Hash: "dir-newer"}}
+	if snap, err := r.gateSubstitute(context.Background(), head); err != nil || snap != head || r.substituted {
+		t.Fatalf("a newer head: %v %v %v", snap, err, r.substituted)
 	}
 }
