@@ -416,6 +416,9 @@ func (l *lab) certs(f *desired.Fleet, seed string) ([]string, error) {
 
 // startNodes starts a node simulator in every node namespace.
 func (l *lab) startNodes() error {
+	if err := os.MkdirAll(filepath.Join(l.o.StateDir, nodesDir), 0o700); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	n := 0
 	for _, m := range l.plan.machines {
 		if m.node == nil {
@@ -426,7 +429,8 @@ func (l *lab) startNodes() error {
 			name = m.spare.chainName
 		}
 		args := []string{"lab", "nodesim", "--zone", m.zone, "--node", name,
-			"--listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.HTTPPort))}
+			"--listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.HTTPPort)),
+			"--control-socket", nodeControlSocket(l.o.StateDir, m.name)}
 		if m.node.GRPCPort != 0 {
 			args = append(args, "--grpc-listen", net.JoinHostPort(m.addr.Addr().String(), strconv.Itoa(m.node.GRPCPort)))
 		}

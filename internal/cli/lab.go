@@ -97,6 +97,11 @@ Needs root (network namespaces).`,
 			if sim.Zone == "" || sim.Node == "" || sim.HTTPAddr == "" {
 				return usageError{fmt.Errorf("--zone, --node and --listen are required")}
 			}
+			log, err := newLogger(os.Stderr, "auto", "info")
+			if err != nil {
+				return err
+			}
+			sim.Logger = log
 			return nodesim.Run(cmd.Context(), sim)
 		},
 	}
@@ -104,6 +109,7 @@ Needs root (network namespaces).`,
 	simCmd.Flags().StringVar(&sim.Node, "node", os.Getenv("DDC_GITOPS_CONTAINER"), "node name it reports (default $DDC_GITOPS_CONTAINER, set in containers the agent runs)")
 	simCmd.Flags().StringVar(&sim.HTTPAddr, "listen", "", "HTTP listen address (HTTP/1.1 and h2c)")
 	simCmd.Flags().StringVar(&sim.GRPCAddr, "grpc-listen", "", "gRPC listen address (h2c)")
+	simCmd.Flags().StringVar(&sim.ControlSocket, "control-socket", "", "Unix socket (mode 0600) where the lab sets the node's fault (see 'lab node-fault'); empty: none")
 
 	var gethCache string
 	gethCmd := &cobra.Command{
@@ -131,6 +137,6 @@ Needs root (network namespaces).`,
 	}
 	gethCmd.Flags().StringVar(&gethCache, "geth-cache", "", "where geth is built and kept (default ~/.cache/ddc-gitops)")
 
-	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd(), newLabLogsCmd())
+	cmd.AddCommand(down, simCmd, gethCmd, newLabNodeCmd(), newLabLogsCmd(), newLabNodeFaultCmd())
 	return cmd
 }

@@ -40,7 +40,6 @@ func TestHTTP(t *testing.T) {
 	}{
 		{"/health", "application/json", `{"status":"healthy","zone":"eu","node":"eu-node-1","timestamp":"2025-03-04T05:06:07Z"}` + "\n"},
 		{"/", "text/plain; charset=utf-8", "DDC node eu-node-1 (zone eu)\n"},
-		{"/anything/else", "text/plain; charset=utf-8", "DDC node eu-node-1 (zone eu)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
