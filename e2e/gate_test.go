@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -34,7 +36,9 @@ import (
 func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 	e := startLab(t, labOptions{})
 	const window = 15 * time.Second
-	fleet := e.fleetFile("fleet.yaml")
+	// The seeded fleet.yaml (the lab adapts the example's, e.g. its maxconn).
+	fleet := e.seededFile("fleet.yaml")
+	var err error
 	fleet = append(fleet, []byte("healthGate:\n  window: 15s\n  sampleInterval: 500ms\n  probeTimeout: 300ms\n")...)
 	good := e.commit(map[string][]byte{"fleet.yaml": fleet}, "e2e: a 15 s health gate window")
 	e.syncAll("e2e gate window")
@@ -48,6 +52,28 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 		})
 	})
 
+	// A good structural commit (one verified reload on every host) passes
+	// the gate everywhere: a reload alone does not look like a bad revision.
+	euZone, usZone := e.seededFile("zones/eu/zone.yaml"), e.seededFile("zones/us/zone.yaml")
+	reload := e.commit(map[string][]byte{
+		"zones/eu/zone.yaml": append(append([]byte{}, euZone...), "reloadGeneration: 1\n"...),
+		"zones/us/zone.yaml": append(append([]byte{}, usZone...), "reloadGeneration: 1\n"...),
+	}, "e2e: one reload everywhere")
+	e.syncAll("e2e reload")
+	e.waitFor(2*window+30*time.Second, "every host to pass the gate for "+short(reload), func() error {
+		return e.eachStatus(func(h string, st *agentapi.Status) error {
+			if quarantines(st, reload) {
+				e.dumpLogs()
+				t.Fatalf("%s quarantined the good structural commit: %+v", h, st.Quarantined)
+			}
+			if st.LastGoodRevision != reload {
+				return fmt.Errorf("%s: applied %s, last good %s, gate %+v", h, short(st.AppliedRevision), short(st.LastGoodRevision), st.Gate)
+			}
+			return nil
+		})
+	})
+	good = reload
+
 	eu, us := e.zone("eu"), e.zone("us")
 	ldEU := startLoad(eu.LBURL, 2, false, 3*time.Minute)
 	defer ldEU.stop()
@@ -60,7 +86,7 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 		return nil
 	})
 
-	httpBE, grpcBE := e.fleetFile("backends/ddc_nodes_http.yaml"), e.fleetFile("backends/ddc_nodes_grpc.yaml")
+	httpBE, grpcBE := e.seededFile("backends/ddc_nodes_http.yaml"), e.seededFile("backends/ddc_nodes_grpc.yaml")
 	bad := e.commit(map[string][]byte{
 		"backends/ddc_nodes_http.yaml": e.replaceOnce(httpBE, "path: /health", "path: /e2e-no-such-path"),
 		"backends/ddc_nodes_grpc.yaml": e.replaceOnce(grpcBE, "path: /health", "path: /e2e-no-such-path"),
@@ -120,7 +146,7 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 			return nil
 		})
 	})
-	err := e.eachStatus(func(h string, st *agentapi.Status) error {
+	err = e.eachStatus(func(h string, st *agentapi.Status) error {
 		if st.AppliedRevision == bad {
 			return fmt.Errorf("%s applied the quarantined %s again", h, short(bad))
 		}
@@ -163,6 +189,16 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 			return nil
 		})
 	})
+}
+
+// seededFile reads a file of the fleet the lab seeded (its working clone).
+func (e *env) seededFile(path string) []byte {
+	e.t.Helper()
+	b, err := os.ReadFile(filepath.Join(e.info.CloneDir, path))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return b
 }
 
 // eachStatus calls fn with every agent's status, in host order.

@@ -100,6 +100,9 @@ type gate struct {
 	a       *Agent
 	metrics gateMetrics
 	wake    chan struct{} // the configuration changed
+	// pendingSince is when the sampler first saw each server waiting for
+	// admission (the sampling goroutine's own).
+	pendingSince map[string]time.Time
 
 	mu      sync.Mutex // guards the fields below
 	cfg     gateConfig
@@ -214,7 +217,7 @@ func (g *gate) run(ctx context.Context) {
 		cfg := g.cfg
 		g.mu.Unlock()
 		timer.Reset(cfg.interval)
-		s, err := takeSample(ctx, g.a.runtime, cfg.targets, cfg.wait, time.Time{})
+		s, err := takeSample(ctx, g.a.runtime, g.netns(), cfg.targets, cfg.wait, g.heldOut(g.a.cfg.Now()))
 		if err != nil {
 			if !failing && ctx.Err() == nil {
 				g.a.log.Warn("health gate cannot sample haproxy", "err", err)
@@ -226,6 +229,38 @@ func (g *gate) run(ctx context.Context) {
 		s.at = g.a.cfg.Now()
 		g.add(s, cfg)
 	}
+}
+
+// netns is the network namespace haproxy runs in: keepalived's (the agent
+// --netns of the lab), else the agent's own.
+func (g *gate) netns() string {
+	if k := g.a.cfg.Keepalived; k != nil {
+		return k.Netns
+	}
+	return ""
+}
+
+// heldOut are the servers waiting for their first passing health check
+// (admission.go) for less than the admit timeout: the agent holds them out
+// of service on purpose, so they do not count in the UP ratio until then;
+// a server still waiting after it (stuck) counts, as a server not UP. Only
+// the sampling goroutine calls it.
+func (g *gate) heldOut(now time.Time) map[string]bool {
+	waiting := g.a.admWatch.get()
+	next := make(map[string]time.Time, len(waiting))
+	out := map[string]bool{}
+	for _, k := range waiting {
+		since, ok := g.pendingSince[k]
+		if !ok {
+			since = now
+		}
+		next[k] = since
+		if now.Sub(since) < g.a.cfg.AdmitTimeout {
+			out[k] = true
+		}
+	}
+	g.pendingSince = next
+	return out
 }
 
 // add keeps a sample (a window and a bit of them) and judges the watch.

@@ -127,6 +127,10 @@ func quarantined(st agentapi.Status, rev string) bool {
 func TestHealthGateTripsRollsBackAndQuarantines(t *testing.T) {
 	h := newHarness(t, harnessOpts{nodes: 3, seed: seq(0, 3)})
 	h.fleet.farm = newStrictFarm(t, 3)
+	// Servers waiting for admission count in the UP ratio once they waited
+	// longer than the admit timeout: keep it below the window.
+	admit1s := func(c *Config) { c.AdmitTimeout = time.Second }
+	h.agent = h.newAgentWith(admit1s)
 	stop := h.runAgentUntil()
 	sync := func() { h.agent.Trigger().Notify("test") }
 	status := func() agentapi.Status { return h.agent.Status() }
@@ -143,7 +147,25 @@ func TestHealthGateTripsRollsBackAndQuarantines(t *testing.T) {
 		t.Fatalf("frontend before the bad commit: %v", err)
 	}
 
+	// A good structural commit (a reload) passes too, with no failed request.
 	loop := h.loop(4)
+	eventually(t, 10*time.Second, "traffic in the before samples", func() bool { return loop.ok.Load() > 200 })
+	reloads := h.reloads()
+	h.fleet.extraFrontend = "    setHeaders:\n      - name: X-Gate\n        value: one\n"
+	good = h.commit(h.gateFleet(seq(0, 3), "", 100), nil, "a structural change")
+	sync()
+	eventually(t, 20*time.Second, "the structural commit to pass the gate", func() bool {
+		st := status()
+		return st.AppliedRevision == good && st.LastGoodRevision == good && st.Gate != nil && st.Gate.Revision == good && st.Gate.State == agentapi.GatePassed
+	})
+	if h.reloads() <= reloads {
+		t.Fatalf("the structural commit did not reload haproxy")
+	}
+	if ok, failed := loop.end(); failed != 0 {
+		t.Fatalf("good structural commit: %d ok, %d failed (first: %v)", ok, failed, loop.firstErr.Load())
+	}
+
+	loop = h.loop(4)
 	eventually(t, 10*time.Second, "traffic in the before samples", func() bool { return loop.ok.Load() > 200 })
 	bad := h.commit(h.gateFleet(seq(0, 3), "/nope", 100), nil, "health check path every node fails")
 	sync()
@@ -183,7 +205,7 @@ func TestHealthGateTripsRollsBackAndQuarantines(t *testing.T) {
 	}
 
 	// Later reconciles keep the last good revision: no reload, no change.
-	reloads := h.reloads()
+	reloads = h.reloads()
 	n := status().Counts.Reconciles
 	for i := range 3 {
 		sync()
@@ -195,7 +217,7 @@ func TestHealthGateTripsRollsBackAndQuarantines(t *testing.T) {
 
 	// A restarted agent keeps the quarantine.
 	stop()
-	h.agent = h.newAgent(0)
+	h.agent = h.newAgentWith(admit1s)
 	if st := status(); !quarantined(st, bad) || st.LastGoodRevision != good {
 		t.Fatalf("restarted agent: lastGood %s, quarantined %v", short(st.LastGoodRevision), st.Quarantined)
 	}

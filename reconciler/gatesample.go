@@ -7,10 +7,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 )
 
@@ -37,6 +37,21 @@ type gateTarget struct {
 	addr string // host:port to connect to
 	// vip, when valid, is probed only while this host holds it.
 	vip netip.Addr
+	// self, when valid, is the host's address for a wildcard bind on
+	// port: probed there when it is on this host, else on loopback.
+	self netip.Addr
+	port string
+}
+
+// dialAddr is where the probe connects, given the addresses held here.
+func (t gateTarget) dialAddr(held map[netip.Addr]bool) string {
+	if t.port == "" {
+		return t.addr
+	}
+	if t.self.IsValid() && held[t.self] {
+		return net.JoinHostPort(t.self.String(), t.port)
+	}
+	return net.JoinHostPort("127.0.0.1", t.port)
 }
 
 // gateColumns are the `show stat` columns the gate reads, all of them
@@ -56,8 +71,10 @@ const (
 	colReqTot
 )
 
-// parseGateStat reads the gate's columns from `show stat` CSV output into s.
-func parseGateStat(out string, s *gateSample) error {
+// parseGateStat reads the gate's columns from `show stat` CSV output into
+// s. Servers in heldOut ("backend/server") are left out of the UP counts,
+// like servers in maintenance.
+func parseGateStat(out string, s *gateSample, heldOut map[string]bool) error {
 	out = strings.TrimLeft(out, "\n")
 	header, rest, _ := strings.Cut(out, "\n")
 	if !strings.HasPrefix(header, "# ") {
@@ -112,6 +129,9 @@ func parseGateStat(out string, s *gateSample) error {
 			if fields[idx[colBck]] == "1" {
 				continue // backups (failover zones) are not this backend's health
 			}
+			if len(heldOut) > 0 && heldOut[px+"/"+fields[idx[colSv]]] {
+				continue
+			}
 			st := fields[idx[colStatus]]
 			u := s.up[px]
 			if !strings.HasPrefix(st, "MAINT") {
@@ -126,10 +146,17 @@ func parseGateStat(out string, s *gateSample) error {
 	return nil
 }
 
-// serverUp reads a server's `show stat` status: UP (also "UP 1/3", going
-// down but still up), NOLB, DRAIN and "no check" carry traffic or could.
+// serverUp reads a server's `show stat` status: UP, NOLB (up with no
+// weight yet, e.g. in slowstart) and DRAIN, also while going down ("UP
+// 1/3", "NOLB 1/3", "DRAIN 1/3": still up), and "no check" carry traffic
+// or could; DOWN (also "DOWN 1/2", going up) does not.
 func serverUp(status string) bool {
-	return strings.HasPrefix(status, "UP") || status == "NOLB" || status == "DRAIN" || status == "no check"
+	for _, p := range []string{"UP", "NOLB", "DRAIN", "no check"} {
+		if strings.HasPrefix(status, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func atoi64(s string) int64 {
@@ -145,32 +172,39 @@ func atoiStat(s string) int {
 	return n
 }
 
-// takeSample reads HAProxy's stats and probes the targets concurrently.
-func takeSample(ctx context.Context, rt *haproxy.Runtime, targets []gateTarget, timeout time.Duration, now time.Time) (*gateSample, error) {
-	s := &gateSample{at: now, up: map[string]UpCount{}, fe5xx: map[string]Count{}, beConn: map[string]Count{}, probes: map[Probe]bool{}}
-	held := localAddrs()
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, t := range targets {
-		if t.vip.IsValid() && !held[t.vip] {
-			continue // the VIP is the peer's now: not this host's to answer
-		}
-		wg.Go(func() {
-			d := net.Dialer{Timeout: timeout}
-			c, err := d.DialContext(ctx, "tcp", t.addr)
-			if err == nil {
-				c.Close()
+// takeSample reads HAProxy's stats and probes the targets (from network
+// namespace ns when it is not empty: the lab runs haproxy in one);
+// heldOut are servers left out of the UP counts (see parseGateStat).
+func takeSample(ctx context.Context, rt *haproxy.Runtime, ns string, targets []gateTarget, timeout time.Duration, heldOut map[string]bool) (*gateSample, error) {
+	s := &gateSample{up: map[string]UpCount{}, fe5xx: map[string]Count{}, beConn: map[string]Count{}, probes: map[Probe]bool{}}
+	if len(targets) > 0 {
+		// One connect after the other: inside a namespace every socket
+		// must be made on the thread netns.Do entered it with. A refused
+		// or accepted local connect takes microseconds; only a black hole
+		// takes the timeout.
+		err := netns.Do(ns, func() error {
+			held := localAddrs()
+			for _, t := range targets {
+				if t.vip.IsValid() && !held[t.vip] {
+					continue // the VIP is the peer's now: not this host's to answer
+				}
+				d := net.Dialer{Timeout: timeout}
+				c, err := d.DialContext(ctx, "tcp", t.dialAddr(held))
+				if err == nil {
+					c.Close()
+				}
+				s.probes[t.Probe] = err == nil
 			}
-			mu.Lock()
-			s.probes[t.Probe] = err == nil
-			mu.Unlock()
+			return nil
 		})
+		if err != nil {
+			return nil, fmt.Errorf("health gate: probing: %w", err)
+		}
 	}
 	out, err := rt.Run(ctx, gateStatCmd)
 	if err == nil {
-		err = parseGateStat(out, s)
+		err = parseGateStat(out, s, heldOut)
 	}
-	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("health gate: reading %q: %w", gateStatCmd, err)
 	}
@@ -194,22 +228,29 @@ func localAddrs() map[netip.Addr]bool {
 
 // gateTargets lists what the gate probes on host: each frontend's binds on
 // a specific address (a VIP only while the host holds it), and for a
-// wildcard bind each VIP of the zone (while held) and the host's own
-// address if it is on this host, else loopback.
+// wildcard bind the host's own address when it is on this host (else
+// loopback) and each VIP of the zone while the host holds it.
 func gateTargets(f *desired.Fleet, host string) []gateTarget {
 	z, h := f.Host(host)
 	if z == nil || h == nil {
 		return nil
 	}
-	vips := map[netip.Addr]string{}
+	type vip struct {
+		name string
+		addr netip.Addr
+	}
+	var vips []vip
+	byAddr := map[netip.Addr]string{}
 	for _, v := range z.VIPs {
 		if a, err := netip.ParseAddr(v.Address); err == nil {
-			vips[a] = v.Name
+			vips = append(vips, vip{v.Name, a})
+			byAddr[a] = v.Name
 		}
 	}
-	self := "127.0.0.1"
-	if a, err := netip.ParseAddr(h.Address); err == nil && localAddrs()[a] {
-		self = h.Address
+	self, _ := netip.ParseAddr(h.Address)
+	vipTarget := func(name string, a netip.Addr, port, fe string) gateTarget {
+		addr := net.JoinHostPort(a.String(), port)
+		return gateTarget{Probe: Probe{signalVIP, fmt.Sprintf("vip %s %s (frontend %s)", name, addr, fe)}, addr: addr, vip: a}
 	}
 	var out []gateTarget
 	for _, fe := range z.Frontends {
@@ -217,18 +258,17 @@ func gateTargets(f *desired.Fleet, host string) []gateTarget {
 			port := strconv.Itoa(b.Port)
 			a, err := netip.ParseAddr(b.Address)
 			if err != nil || a.IsUnspecified() {
-				out = append(out, gateTarget{Probe: Probe{signalFrontend, fmt.Sprintf("frontend %s %s", fe.Name, net.JoinHostPort(self, port))}, addr: net.JoinHostPort(self, port)})
-				for va, name := range vips {
-					addr := net.JoinHostPort(va.String(), port)
-					out = append(out, gateTarget{Probe: Probe{signalVIP, fmt.Sprintf("vip %s %s (frontend %s)", name, addr, fe.Name)}, addr: addr, vip: va})
+				out = append(out, gateTarget{Probe: Probe{signalFrontend, fmt.Sprintf("frontend %s *:%s", fe.Name, port)}, self: self, port: port})
+				for _, v := range vips {
+					out = append(out, vipTarget(v.name, v.addr, port, fe.Name))
 				}
 				continue
 			}
-			addr := net.JoinHostPort(a.String(), port)
-			if name, ok := vips[a]; ok {
-				out = append(out, gateTarget{Probe: Probe{signalVIP, fmt.Sprintf("vip %s %s (frontend %s)", name, addr, fe.Name)}, addr: addr, vip: a})
+			if name, ok := byAddr[a]; ok {
+				out = append(out, vipTarget(name, a, port, fe.Name))
 				continue
 			}
+			addr := net.JoinHostPort(a.String(), port)
 			out = append(out, gateTarget{Probe: Probe{signalFrontend, fmt.Sprintf("frontend %s %s", fe.Name, addr)}, addr: addr})
 		}
 	}

@@ -86,7 +86,7 @@ func TestParseGateStat(t *testing.T) {
 		"be,fo-us,0,0,0,0,,0,0,0,,0,,0,0,0,0,DOWN,100,0,1,0,0,5,0,,1,3,4,,0,,2,0,,0,L4CON,,,0,0,0,0,0,0,,,,,0,0,,,,,-1,,,0\n" +
 		"be,BACKEND,0,0,0,1,410,120,0,0,0,0,,3,0,0,0,UP,200,2,0,,0,5,0,,1,3,0,,120,,1,0,,4,,,,0,100,0,0,20,0,,,,120,0,0,0,0,0,0,2,,,0\n"
 	s := &gateSample{up: map[string]UpCount{}, fe5xx: map[string]Count{}, beConn: map[string]Count{}}
-	if err := parseGateStat(out, s); err != nil {
+	if err := parseGateStat(out, s, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := s.up["be"], (UpCount{Up: 1, Eligible: 2}); got != want {
@@ -97,6 +97,13 @@ func TestParseGateStat(t *testing.T) {
 	}
 	if got, want := s.beConn["be"], (Count{Errors: 3, Total: 120}); got != want {
 		t.Errorf("backend connection errors = %+v, want %+v", got, want)
+	}
+	s.up = map[string]UpCount{}
+	if err := parseGateStat(out, s, map[string]bool{"be/n-001": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.up["be"], (UpCount{Up: 1, Eligible: 1}); got != want {
+		t.Errorf("up with n-001 waiting for admission = %+v, want %+v", got, want)
 	}
 }
 
