@@ -243,6 +243,7 @@ func openAPIDocument(version string) obj {
 		"WebhookReply": objSchema([]string{"status"}, obj{"status": obj{"type": "string", "enum": []string{"accepted", "pong", "duplicate", "ignored", "error"}}, "reason": str(""), "delivery": str("")}),
 	}
 	addContainerPaths(paths, schemas)
+	addRolloutPaths(paths, schemas)
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "ddc-gitops API", "version": version,

@@ -189,6 +189,7 @@ func (s *Server) routes() chi.Router {
 			r.With(s.require(RoleOperator)).Post("/containers", s.handle(s.postContainer))
 			r.With(s.require(RoleOperator)).Delete("/containers/{name}", s.handle(s.deleteContainer))
 			r.With(s.require(RoleOperator)).Post("/blockchain/sync", sync)
+			s.rolloutRoutes(r) // waves.go
 			s.zoneRoutes(r)
 			r.Route("/zones/{zone}", s.zoneRoutes)
 		})

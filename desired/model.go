@@ -31,6 +31,8 @@ type Fleet struct {
 	// AddressPolicy says which special addresses servers and nodes may have.
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
 	HealthGate    HealthGate    `yaml:"healthGate"` // the agents' health gate (healthgate.go)
+	// Rollout configures rollout waves (rollout.go).
+	Rollout Rollout `yaml:"rollout"`
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`
@@ -120,6 +122,8 @@ type Zone struct {
 	ClientNetworks []string `yaml:"clientNetworks"`
 	// ReloadGeneration is bumped to force one verified reload on the zone's hosts.
 	ReloadGeneration int `yaml:"reloadGeneration"`
+	// Wave is the rollout wave of the zone's first host; the others follow (rollout.go).
+	Wave *int `yaml:"wave"`
 	// Containers declares the zone's container hosts and address range.
 	Containers *ZoneContainers `yaml:"containers"`
 
@@ -151,6 +155,10 @@ type Host struct {
 	Priority int `yaml:"priority"`
 	// Owns names the VIPs this host is MASTER for (Active-Active: one each).
 	Owns []string `yaml:"owns"`
+	// Wave is the host's rollout wave and AgentURL where its peers read its
+	// agent's status (rollout.go).
+	Wave     *int   `yaml:"wave"`
+	AgentURL string `yaml:"agentURL"`
 }
 
 // Frontend is an HAProxy frontend rendered on every host of the zone.

@@ -28,6 +28,7 @@ func validate(f *Fleet, b broken) Errors {
 		v.zone(z)
 	}
 	v.clientNetworks()
+	v.rollout()
 	v.dns()
 	for _, be := range f.Backends {
 		v.backend(be)

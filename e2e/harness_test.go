@@ -147,7 +147,8 @@ func startLab(t *testing.T, lo labOptions) *env {
 	case <-time.After(90 * time.Second):
 		t.Fatal("lab not ready within 90s")
 	}
-	e := &env{t: t, info: info, ctl: info.Control, prefix: prefix, fleet: fleet,
+	// What the lab seeded: the example fleet plus each host's agentURL (lab/waves.go).
+	e := &env{t: t, info: info, ctl: info.Control, prefix: prefix, fleet: filepath.Join(state, "seed"),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
 		agents: map[string]*agentapi.Client{}}
 	for _, a := range info.Agents {
@@ -352,7 +353,7 @@ func (e *env) commit(files map[string][]byte, msg string) string {
 	return rev
 }
 
-// fleetFile reads a file of the example fleet (what the lab seeded).
+// fleetFile reads a file of the fleet the lab seeded.
 func (e *env) fleetFile(path string) []byte {
 	e.t.Helper()
 	b, err := os.ReadFile(filepath.Join(e.fleet, path))

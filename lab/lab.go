@@ -252,6 +252,9 @@ func (l *lab) run(ctx context.Context) error {
 	if err := l.plan.addContainerHosts(fleet); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
+	if err := l.setAgentURLs(seed, fleet); err != nil { // waves.go
+		return err
+	}
 	if l.dns, err = planDNS(fleet, l.plan); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -471,7 +474,7 @@ func (l *lab) startAgents(ctx context.Context, repoURL, tokenFile string, crtArg
 		}
 		// Each agent's API gets its own address on the uplink: no port to
 		// pick, so none to race for.
-		agentAddr, err := agentAddr(len(agents))
+		agentAddr, err := l.hostAgentAddr(m.name)
 		if err != nil {
 			return nil, err
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
 	"github.com/ddc-gitops/ddc-gitops/render"
+	"github.com/ddc-gitops/ddc-gitops/trust"
 )
 
 // Fetcher yields the desired state at the head of the followed branch.
@@ -76,6 +77,9 @@ type Config struct {
 	// Secrets, when set, decrypts the revision's secrets for this host
 	// into its crt-base before the revision is rendered and checked.
 	Secrets SecretInstaller
+	// Trust, when set, verifies the commits of each new head before it is
+	// applied (trust.go, docs/trust.md); Source must then be a git source.
+	Trust *trust.Verifier
 	// Drift is DriftCorrect (default) or DriftWarn.
 	Drift string
 	// DriftInterval is how often a reconcile reads the host's full state
@@ -125,6 +129,9 @@ type Agent struct {
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
 	gate     *gate // the health gate (gate.go)
+	trust    *trustCheck // nil without Config.Trust
+	// waves is this host's part in rollout waves (waves.go).
+	waves *waveState
 
 	mu         sync.Mutex // serialises reconciles; guards the fields below
 	state      persisted
@@ -164,7 +171,13 @@ func New(cfg Config) (*Agent, error) {
 		metrics:  newMetrics(cfg.Registry),
 		trigger:  trigger.New(),
 		admWatch: newAdmissionWatch(),
+		waves:    newWaveState(cfg.Registry),
 	}
+	trustCheck, err := newTrustCheck(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.trust = trustCheck
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newHostCollector(cfg.HAProxy.ConfigPath, cfg.Keepalived, log))
 	}

@@ -93,14 +93,20 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		a.failures++
 		return Outcome{Result: resultRetrying, Revision: a.state.AppliedRevision, Err: fmt.Errorf("fetching desired state: %w", fetchErr), RetryAfter: a.backoff()}
 	}
-	// Health gate: act on its verdict; a quarantined head means the last good revision.
-	r.gateVerdict()
 	head := snap.Revision.Hash
+	r.desiredRev = head
+
+	// Trust: a head with a commit the policy refuses is stalled (trust.go).
+	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, head) }); err != nil {
+		return r.fail(head, err)
+	}
+
+	// Health gate: act on its verdict; a quarantined head means the last good revision (gate.go).
+	r.gateVerdict()
 	if snap, fetchErr = r.gateSubstitute(ctx, snap); fetchErr != nil {
 		return r.fail(head, fetchErr)
 	}
 	rev := snap.Revision.Hash
-	r.desiredRev = head
 
 	// An invalid revision is not retried until the branch moves.
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
@@ -118,6 +124,9 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		r.zone = host.Zone
 		if r.driftCheckNotDue(rev) {
 			return Outcome{Result: agentapi.ResultNoop, Revision: rev, Converged: true}
+		}
+		if out, hold := r.waveHold(ctx, rev, host); hold {
+			return out // waves.go
 		}
 		out, err := r.apply(ctx, rev, snap, host)
 		if err != nil {
@@ -143,11 +152,15 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			host = h
 			r.zone = h.Zone
 			a.cached.rev, a.cached.host = rev, h
+			a.waves.setPlan(rev, f, a.cfg.Host)
 			return nil
 		})
 	})
 	if err != nil {
 		return r.fail(rev, err)
+	}
+	if out, hold := r.waveHold(ctx, rev, host); hold {
+		return out // waves.go
 	}
 
 	out, err := r.apply(ctx, rev, snap, host)

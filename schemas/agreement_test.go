@@ -295,6 +295,7 @@ var patternTable = map[string]string{
 	"zone.schema.json#hosts.items.name":                       desired.PatternName,
 	"zone.schema.json#hosts.items.interface":                  desired.PatternInterface,
 	"zone.schema.json#hosts.items.owns.items":                 desired.PatternName,
+	"zone.schema.json#hosts.items.agentURL":                   desired.PatternAgentURL,
 	"zone.schema.json#stats.uri":                              desired.PatternURLPath,
 	"zone.schema.json#stats.metricsPath":                      desired.PatternURLPath,
 	"zone.schema.json#$defs.frontend.name":                    desired.PatternName,

@@ -51,6 +51,7 @@ type agentFlags struct {
 	dockerResync, dockerDrain         time.Duration
 	dns                               dnsFlags
 	memoryLimit                       string
+	trustPolicy                       string
 }
 
 func newAgentCmd() *cobra.Command {
@@ -113,6 +114,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.StringVar(&f.trustPolicy, "trust-policy", "", "trust policy file on this host (never in the repository): apply only revisions whose every new commit is signed by a key it trusts for the files it changes (docs/trust.md)")
 	addContainerFlags(fl, &f)
 	addDNSFlags(fl, &f.dns)
 	return cmd
@@ -178,18 +180,22 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		fetcher = &source.Source{URL: f.repo, Branch: f.branch, Dir: filepath.Join(f.stateDir, "source"), Logger: log,
 			Auth: source.Auth{Token: token, SSHKeyFile: f.sshKey, KnownHostsFile: f.knownHosts}}
 	}
+	verifier, err := loadTrustPolicy(f)
+	if err != nil {
+		return err
+	}
 	// A host named in dns.nameservers has the DNS role (reconciler/pdns).
 	if ns, err := nameserverRole(ctx, fetcher, f.host); err != nil {
 		return err
 	} else if ns != nil {
-		return runDNSAgent(ctx, cmd, f, fetcher, ns, log)
+		return runDNSAgent(ctx, cmd, f, trusted(fetcher, verifier), ns, log)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if container, err := containerRole(ctx, f, fetcher, log); err != nil {
 		return err
 	} else if container {
-		return runContainerAgent(ctx, cmd, f, fetcher, reg, log)
+		return runContainerAgent(ctx, cmd, f, trusted(fetcher, verifier), reg, log)
 	}
 	cfg := reconciler.Config{
 		Host:     f.host,
@@ -206,6 +212,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		Logger:         log,
 		Registry:       reg,
 	}
+	cfg.Trust = verifier
 	if f.ageIdentity != "" {
 		if f.crtBase == "" {
 			return usageError{errors.New("--age-identity needs --crt-base: the directory the secrets are decrypted into")}

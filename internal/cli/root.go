@@ -81,9 +81,11 @@ by YAML files in git: zones, hosts, VIPs, frontends, backends and DDC nodes.`,
 		newBotCmd(),
 		newLabCmd(),
 		newStatusCmd(),
+		newRolloutCmd(),
 		newManCmd(),
 		newSecretsCmd(),
 		newDoctorCmd(),
+		newVerifyCmd(),
 	)
 	return root
 }

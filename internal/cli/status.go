@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -55,24 +53,13 @@ func runStatus(ctx context.Context, out io.Writer, f statusFlags) error {
 	if f.output != "table" && f.output != "json" {
 		return usageError{fmt.Errorf("--output must be table or json, got %q", f.output)}
 	}
-	u, err := url.Parse(f.apiURL)
-	if f.apiURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usageError{fmt.Errorf("--api %q: want the API's base URL, http(s)://HOST:PORT", f.apiURL)}
-	}
-	token := os.Getenv(statusTokenEnv)
-	if f.tokenFile != "" {
-		b, err := os.ReadFile(f.tokenFile)
-		if err != nil {
-			return fmt.Errorf("reading the token: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	if token == "" {
-		return usageError{fmt.Errorf("no API token: pass --token-file or set $%s", statusTokenEnv)}
+	base, token, err := (&apiClientFlags{apiURL: f.apiURL, tokenFile: f.tokenFile}).target()
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	raw, view, err := fetchFleet(ctx, strings.TrimRight(f.apiURL, "/"), token)
+	raw, view, err := fetchFleet(ctx, base, token)
 	if err != nil {
 		return err
 	}
