@@ -60,7 +60,8 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 		"zones/us/zone.yaml": append(append([]byte{}, usZone...), "reloadGeneration: 1\n"...),
 	}, "e2e: one reload everywhere")
 	e.syncAll("e2e reload")
-	e.waitFor(2*window+30*time.Second, "every host to pass the gate for "+short(reload), func() error {
+	// With waves, each wave waits for the earlier ones' windows to pass.
+	e.waitFor(4*window+30*time.Second, "every host to pass the gate for "+short(reload), func() error {
 		return e.eachStatus(func(h string, st *agentapi.Status) error {
 			if quarantines(st, reload) {
 				e.dumpLogs()
@@ -180,7 +181,7 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 	// A newer commit (the path fixed) is applied everywhere and lifts the quarantine.
 	fixed := e.commit(map[string][]byte{"backends/ddc_nodes_http.yaml": httpBE, "backends/ddc_nodes_grpc.yaml": grpcBE}, "e2e: fix the health check path")
 	e.syncAll("e2e fix")
-	e.waitApplied(fixed, nil, 2*window+60*time.Second)
+	e.waitApplied(fixed, nil, 4*window+60*time.Second)
 	e.waitFor(2*window, "the quarantine to lift", func() error {
 		return e.eachStatus(func(h string, st *agentapi.Status) error {
 			if len(st.Quarantined) > 0 {
