@@ -133,6 +133,29 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 		return nil
 	})
 
+	// With waves, the later waves hold the revision: wave 0 quarantined it.
+	e.waitFor(30*time.Second, "the later waves to hold "+short(bad), func() error {
+		saysQuarantined := false
+		waves := false
+		err := e.eachStatus(func(h string, st *agentapi.Status) error {
+			if st.Wave == nil || st.Wave.Wave == 0 {
+				return nil
+			}
+			waves = true
+			if st.Wave.Holding != bad {
+				return fmt.Errorf("%s (wave %d) holds %q, want %s", h, st.Wave.Wave, short(st.Wave.Holding), short(bad))
+			}
+			if strings.Contains(strings.Join(st.Wave.WaitingFor, " "), "quarantined") {
+				saysQuarantined = true
+			}
+			return nil
+		})
+		if err == nil && waves && !saysQuarantined {
+			err = errors.New("no later-wave host says its earlier wave quarantined the revision")
+		}
+		return err
+	})
+
 	// Later syncs do not apply the quarantined revision again.
 	reconciles := map[string]int{}
 	if err := e.eachStatus(func(h string, st *agentapi.Status) error { reconciles[h] = st.Counts.Reconciles; return nil }); err != nil {
