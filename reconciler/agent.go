@@ -128,7 +128,7 @@ type Agent struct {
 	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
-	gate     *gate // the health gate (gate.go)
+	gate     *gate       // the health gate (gate.go)
 	trust    *trustCheck // nil without Config.Trust
 	// waves is this host's part in rollout waves (waves.go).
 	waves *waveState

@@ -203,7 +203,7 @@ func (g *gate) configure(f *desired.Fleet, host string) {
 func (g *gate) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	failing := false
+	failing := 0 // samples in a row that could not read haproxy's stats
 	for {
 		select {
 		case <-ctx.Done():
@@ -218,14 +218,24 @@ func (g *gate) run(ctx context.Context) {
 		g.mu.Unlock()
 		timer.Reset(cfg.interval)
 		s, err := takeSample(ctx, g.a.runtime, g.netns(), cfg.targets, cfg.wait, g.heldOut(g.a.cfg.Now()))
-		if err != nil {
-			if !failing && ctx.Err() == nil {
-				g.a.log.Warn("health gate cannot sample haproxy", "err", err)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			// A reload can make the runtime socket miss a sample; say so
+			// when it lasts.
+			if failing++; failing == 3 {
+				g.a.log.Warn("health gate cannot read haproxy's stats", "err", err)
 			}
-			failing = true
+		case failing >= 3:
+			g.a.log.Info("health gate reads haproxy's stats again")
+			failing = 0
+		default:
+			failing = 0
+		}
+		if s == nil {
 			continue
 		}
-		failing = false
 		s.at = g.a.cfg.Now()
 		g.add(s, cfg)
 	}

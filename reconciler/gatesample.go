@@ -206,7 +206,9 @@ func takeSample(ctx context.Context, rt *haproxy.Runtime, ns string, targets []g
 		err = parseGateStat(out, s, heldOut)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("health gate: reading %q: %w", gateStatCmd, err)
+		// The probes still count (haproxy down: its frontends do not answer).
+		s.up, s.fe5xx, s.beConn = map[string]UpCount{}, map[string]Count{}, map[string]Count{}
+		return s, fmt.Errorf("health gate: reading %q: %w", gateStatCmd, err)
 	}
 	return s, nil
 }
