@@ -153,6 +153,7 @@ func SetDefaults(f *Fleet) {
 	}
 	setContainerDefaults(f)
 	setDNSDefaults(f)
+	setHealthGateDefaults(f)
 }
 
 func setStr(p *string, v string) {

@@ -30,6 +30,7 @@ type Fleet struct {
 	DNS *DNS `yaml:"dns"`
 	// AddressPolicy says which special addresses servers and nodes may have.
 	AddressPolicy AddressPolicy `yaml:"addressPolicy"`
+	HealthGate    HealthGate    `yaml:"healthGate"` // the agents' health gate (healthgate.go)
 	// Rollout configures rollout waves (rollout.go).
 	Rollout Rollout `yaml:"rollout"`
 	// Freeze lists the freeze windows (model_override.go).

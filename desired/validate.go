@@ -23,6 +23,7 @@ func Validate(f *Fleet) Errors {
 func validate(f *Fleet, b broken) Errors {
 	v := newValidator(f, b)
 	v.fleet()
+	v.healthGate()
 	for _, z := range f.Zones {
 		v.zone(z)
 	}

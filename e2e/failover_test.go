@@ -332,7 +332,9 @@ func vipKillScenario(t *testing.T, component, advert string) {
 		fleet := e.replaceOnce(seeded, "advertInt: "+secsYAML(c.adv), "advertInt: "+advert)
 		rev := e.commit(map[string][]byte{"fleet.yaml": fleet}, "keepalived.advertInt "+advert)
 		e.syncAll("advertInt " + advert)
-		e.waitApplied(rev, nil, 60*time.Second)
+		// A keepalived change goes wave by wave: each wave waits for the
+		// earlier one's health gate window (30 s by default).
+		e.waitApplied(rev, nil, 3*time.Minute)
 		d, err := time.ParseDuration(advert)
 		if err != nil {
 			t.Fatal(err)

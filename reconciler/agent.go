@@ -128,6 +128,7 @@ type Agent struct {
 	smu    sync.Mutex
 	// admWatch tells the admission watch which servers wait (admission.go).
 	admWatch *admissionWatch
+	gate     *gate       // the health gate (gate.go)
 	trust    *trustCheck // nil without Config.Trust
 	// waves is this host's part in rollout waves (waves.go).
 	waves *waveState
@@ -200,6 +201,7 @@ func New(cfg Config) (*Agent, error) {
 	if st.AppliedRevision != "" {
 		a.metrics.appliedRevision.WithLabelValues(st.AppliedRevision).Set(1)
 	}
+	a.gate = newGate(a)
 	return a, nil
 }
 
@@ -246,7 +248,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); a.watchAdmission(watchCtx) }()
-	defer func() { stopWatch(); <-watchDone }()
+	gateDone := make(chan struct{})
+	go func() { defer close(gateDone); a.gate.run(watchCtx) }()
+	defer func() { stopWatch(); <-watchDone; <-gateDone }()
 	return a.trigger.Loop(ctx, func(ctx context.Context, why trigger.Reason) time.Duration {
 		if why.What != "" {
 			a.log.Debug("sync triggered", "reason", why.What)
@@ -281,7 +285,6 @@ func (a *Agent) Reconcile(ctx context.Context) Outcome {
 	start := a.cfg.Now()
 	r := &run{a: a, steps: map[string]float64{}, start: start}
 	out := a.nextWake(r.reconcile(ctx)) // overrides.go
-	a.revisionDone(out)                 // waves.go
 	if r.checked && out.Converged && out.Err == nil {
 		a.lastCheck = start
 	} else if !out.Converged {

@@ -33,6 +33,8 @@ type run struct {
 	prev *render.Host
 	// deferred are the replaces ("backend/server") left for a later batch.
 	deferred []string
+	// substituted: the head is quarantined, this reconcile applies the last good revision (gate.go).
+	substituted bool
 }
 
 // step times fn under name and publishes it as the step in progress (a
@@ -91,13 +93,20 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 		a.failures++
 		return Outcome{Result: resultRetrying, Revision: a.state.AppliedRevision, Err: fmt.Errorf("fetching desired state: %w", fetchErr), RetryAfter: a.backoff()}
 	}
-	rev := snap.Revision.Hash
-	r.desiredRev = rev
+	head := snap.Revision.Hash
+	r.desiredRev = head
 
 	// Trust: a head with a commit the policy refuses is stalled (trust.go).
-	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, rev) }); err != nil {
-		return r.fail(rev, err)
+	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, head) }); err != nil {
+		return r.fail(head, err)
 	}
+
+	// Health gate: act on its verdict; a quarantined head means the last good revision (gate.go).
+	r.gateVerdict()
+	if snap, fetchErr = r.gateSubstitute(ctx, snap); fetchErr != nil {
+		return r.fail(head, fetchErr)
+	}
+	rev := snap.Revision.Hash
 
 	// An invalid revision is not retried until the branch moves.
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
@@ -143,6 +152,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}
 		a.checkLogTarget(f.HAProxy.LogTarget)
+		a.gate.configure(f, a.cfg.Host)
 		if err := r.step("secrets", func() error { return a.installSecrets(rev, snap.FS) }); err != nil {
 			return err
 		}
@@ -377,6 +387,7 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	if newRevision || changed {
 		result = agentapi.ResultApplied
 	}
+	r.gateApplied(rev, newRevision, changed)
 	if newRevision {
 		now := a.cfg.Now()
 		if old := a.state.AppliedRevision; old != "" {

@@ -310,18 +310,3 @@ func peerState(rev string, rp peerReport, done func(string) bool) (bool, string)
 		return false, reasonNotApplied + " (runs " + short(runs) + ")"
 	}
 }
-
-// revisionDone records out's revision as this host's last good revision
-// when it was applied (or found running) without error or degradation:
-// later waves wait for it. The health gate (gate.go) replaces this with
-// "applied and its window passed".
-func (a *Agent) revisionDone(out Outcome) {
-	if out.Err != nil || out.Revision == "" || out.Revision != a.state.AppliedRevision ||
-		(out.Result != agentapi.ResultApplied && out.Result != agentapi.ResultNoop) {
-		return
-	}
-	if a.Status().LastGoodRevision == out.Revision {
-		return
-	}
-	a.updateStatus(func(s *agentapi.Status) { s.LastGoodRevision = out.Revision })
-}
