@@ -201,9 +201,23 @@ func TestHealthGateQuarantinesBadHealthCheckPath(t *testing.T) {
 		t.Errorf("with waves (%d hosts applied the bad commit), the us client saw %d failures", hostsOfWave0, failUS)
 	}
 
-	// A newer commit (the path fixed) is applied everywhere and lifts the quarantine.
-	fixed := e.commit(map[string][]byte{"backends/ddc_nodes_http.yaml": httpBE, "backends/ddc_nodes_grpc.yaml": grpcBE}, "e2e: fix the health check path")
-	e.syncAll("e2e fix")
+	// The API proposes the revert (docs/rollouts.md "Automatic revert"): a
+	// revert/<sha> branch whose tree is the last good one. Merging it, as a
+	// reviewer would, is the newer commit that every host applies and that
+	// lifts the quarantine.
+	branch := "revert/" + bad
+	e.waitFor(60*time.Second, "the API to propose the revert of "+short(bad), func() error { return e.hasBranch(branch) })
+	fixed := e.mergeBranch(branch)
+	for path, want := range map[string][]byte{"backends/ddc_nodes_http.yaml": httpBE, "backends/ddc_nodes_grpc.yaml": grpcBE} {
+		got, err := e.git("show", fixed+":"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(got) != strings.TrimSpace(string(want)) {
+			t.Fatalf("the revert of %s leaves %s as\n%s\nwant\n%s", short(bad), path, got, want)
+		}
+	}
+	e.syncAll("e2e revert merged")
 	e.waitApplied(fixed, nil, 4*window+60*time.Second)
 	e.waitFor(2*window, "the quarantine to lift", func() error {
 		return e.eachStatus(func(h string, st *agentapi.Status) error {
