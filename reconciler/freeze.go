@@ -121,6 +121,9 @@ func (a *Agent) appliedSnapshot() (*source.Snapshot, error) {
 // headFreeze reads the freeze windows of fleet.yaml in fsys, ignoring what
 // does not decode (the load reports it when the revision is applied).
 func headFreeze(fsys fs.FS) []desired.FreezeWindow {
+	if fsys == nil {
+		return nil // a rendered host without its tree (the gate's rollback)
+	}
 	data, err := fs.ReadFile(fsys, desired.FleetFile)
 	if err != nil {
 		return nil

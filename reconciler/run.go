@@ -112,10 +112,13 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	if a.state.FailedKind == agentapi.ResultStalled && a.state.FailedRevision == rev {
 		return Outcome{Result: agentapi.ResultStalled, Revision: rev, Err: errors.New(a.state.FailedError)}
 	}
-	// A freeze window may hold the head back (freeze.go).
+	// A freeze window may hold the head back (freeze.go); a rollback to the
+	// last good revision is never held.
 	var stop *Outcome
-	if rev, snap, stop = r.freeze(snap); stop != nil {
-		return *stop
+	if !r.substituted {
+		if rev, snap, stop = r.freeze(snap); stop != nil {
+			return *stop
+		}
 	}
 
 	// 2. load + validate, 3. render for this host. The rendered host of the
