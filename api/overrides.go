@@ -123,13 +123,16 @@ func (s *Server) overrideInput(w http.ResponseWriter, r *http.Request, action st
 
 // overrideName names the override of a server in a zone: one file per
 // (zone, backend, server), so a new request replaces the previous one.
+// Names may hold dots themselves, so a name with more dots than the two
+// separators, or too long, ends in a hash of the three: zone "a" with
+// backend "b.c" and zone "a.b" with backend "c" get files of their own.
 func overrideName(zone, backend, server string) string {
 	n := zone + "." + backend + "." + server
-	if len(n) <= 64 {
+	if len(n) <= 64 && strings.Count(n, ".") == 2 {
 		return n
 	}
-	sum := sha256.Sum256([]byte(n))
-	return n[:47] + "-" + hex.EncodeToString(sum[:8])
+	sum := sha256.Sum256([]byte(zone + "\x00" + backend + "\x00" + server))
+	return n[:min(len(n), 47)] + "-" + hex.EncodeToString(sum[:8])
 }
 
 func overrideFile(name string) string { return path.Join(desired.OverridesDir, name+".yaml") }

@@ -169,3 +169,30 @@ func TestEmergencyTrailer(t *testing.T) {
 		}
 	}
 }
+
+// TestOverrideName: one file per (zone, backend, server), whatever dots the
+// names hold, and always a valid override name.
+func TestOverrideName(t *testing.T) {
+	long := strings.Repeat("b", 60)
+	tests := []struct{ zone, backend, server, want string }{
+		{"eu", "ddc_nodes_http", "node-1", "eu.ddc_nodes_http.node-1"},
+		{"a", "b.c", "d", ""},
+		{"a.b", "c", "d", ""},
+		{"eu", long, "node-1", ""},
+	}
+	seen := map[string]string{}
+	for _, tt := range tests {
+		got := overrideName(tt.zone, tt.backend, tt.server)
+		if tt.want != "" && got != tt.want {
+			t.Errorf("overrideName(%s, %s, %s) = %q, want %q", tt.zone, tt.backend, tt.server, got, tt.want)
+		}
+		if !desired.ValidName(got) {
+			t.Errorf("overrideName(%s, %s, %s) = %q: not a valid name", tt.zone, tt.backend, tt.server, got)
+		}
+		key := tt.zone + "/" + tt.backend + "/" + tt.server
+		if other, dup := seen[got]; dup {
+			t.Errorf("%s and %s share the override %q", other, key, got)
+		}
+		seen[got] = key
+	}
+}

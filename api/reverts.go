@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,9 +71,12 @@ type RevertOptions struct {
 	Labels []string
 }
 
+// DefaultRevertInterval is how often the revert proposer polls the agents.
+const DefaultRevertInterval = 15 * time.Second
+
 func (o RevertOptions) withDefaults(emailDomain string) RevertOptions {
 	if o.Interval <= 0 {
-		o.Interval = 15 * time.Second
+		o.Interval = DefaultRevertInterval
 	}
 	if o.AuthorName == "" {
 		o.AuthorName = "ddc-gitops revert"
@@ -160,6 +164,9 @@ type RevertProposer struct {
 
 	mu        sync.Mutex
 	proposals map[string]*RevertProposal
+	// cursor is the last revision a poll that could not handle them all
+	// worked on: the next poll starts after it, so every one gets a turn.
+	cursor string
 }
 
 // newRevertProposer returns a proposer; it fails when the repository
@@ -240,8 +247,16 @@ func (p *RevertProposer) Poll(ctx context.Context) {
 	}
 	sort.Strings(revs)
 	if len(revs) > maxRevertsPerPoll {
-		p.log.Warn("more quarantined revisions than one poll handles: the rest wait for the next polls", "quarantined", len(revs), "handled", maxRevertsPerPoll)
-		revs = revs[:maxRevertsPerPoll]
+		p.mu.Lock()
+		// Start after the last one handled, wrapping around.
+		i, _ := slices.BinarySearch(revs, p.cursor)
+		if i < len(revs) && revs[i] == p.cursor {
+			i++
+		}
+		revs = slices.Concat(revs[i:], revs[:i])[:maxRevertsPerPoll]
+		p.cursor = revs[len(revs)-1]
+		p.mu.Unlock()
+		p.log.Warn("more quarantined revisions than one poll handles: the rest wait for the next polls", "quarantined", len(byRev), "handled", maxRevertsPerPoll)
 	}
 	snap, err := p.repo.Head(ctx)
 	if err != nil {

@@ -561,3 +561,25 @@ func TestRevertMessageHostileText(t *testing.T) {
 		t.Errorf("subject = %q", m.subject())
 	}
 }
+
+// TestRevertProposalsTakeTurns: with more quarantined revisions than one
+// poll handles, the next poll starts where the last one stopped, so every
+// revision gets its proposal (here: refused as not a commit of the branch).
+func TestRevertProposalsTakeTurns(t *testing.T) {
+	e := newRevertEnv(t, nil)
+	good := e.head()
+	var qs []agentapi.Quarantine
+	for i := range maxRevertsPerPoll + 3 {
+		qs = append(qs, agentapi.Quarantine{Revision: fmt.Sprintf("%040x", i+1), At: time.Date(2026, 12, 4, 20, 0, i, 0, time.UTC), Reason: "test"})
+	}
+	e.agents["eu-haproxy-1"].set(func(s *agentapi.Status) { s.LastGoodRevision, s.Quarantined = good, qs })
+	p := e.srv.reverts
+	p.Poll(context.Background())
+	if got := len(p.List()); got != maxRevertsPerPoll {
+		t.Fatalf("after one poll: %d proposals, want %d", got, maxRevertsPerPoll)
+	}
+	p.Poll(context.Background())
+	if got := len(p.List()); got != len(qs) {
+		t.Fatalf("after two polls: %d proposals, want all %d", got, len(qs))
+	}
+}

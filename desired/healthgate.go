@@ -67,6 +67,14 @@ func (g *HealthGate) On() bool { return g.Enabled == nil || *g.Enabled }
 
 // setHealthGateDefaults fills healthGate's unset fields (an explicit 0 is
 // kept for validation to report).
+// DefaultHealthGate is the health gate of a fleet.yaml that says nothing
+// about it (what an agent uses before it loaded any revision).
+func DefaultHealthGate() HealthGate {
+	var f Fleet
+	setHealthGateDefaults(&f)
+	return f.HealthGate
+}
+
 func setHealthGateDefaults(f *Fleet) {
 	g := &f.HealthGate
 	src := f.Source

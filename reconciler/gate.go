@@ -67,12 +67,7 @@ func gateConfigOf(g desired.HealthGate, targets []gateTarget) gateConfig {
 
 // defaultGateConfig is the gate before any revision was loaded.
 func defaultGateConfig() gateConfig {
-	return gateConfig{enabled: true, window: desired.DefaultGateWindow, interval: desired.DefaultGateSampleInterval, wait: desired.DefaultGateProbeTimeout,
-		th: desired.GateThresholds{
-			UpDropPercent: desired.DefaultGateUpDropPercent, UpMinPercent: desired.DefaultGateUpMinPercent,
-			ErrorRateFactor: desired.DefaultGateErrorRateFactor, ErrorRateMinPercent: desired.DefaultGateErrorRateMinPercent,
-			MinErrors: desired.DefaultGateMinErrors, ProbeFailures: desired.DefaultGateProbeFailures,
-		}}
+	return gateConfigOf(desired.DefaultHealthGate(), nil)
 }
 
 // gateWatch is the watch of one applied revision.
@@ -112,10 +107,21 @@ type gate struct {
 	// the last good one: a later revision restarts the watch against it.
 	chainBefore *GateReading
 	pending     *gateResult
+	// sampling: the sampler runs (Agent.Run); without it (a single
+	// reconcile, --once) nothing could judge a watch.
+	sampling bool
 
-	// st and lastGoodHost are read and changed by reconciles only (Agent.mu).
-	st           gatePersisted
-	lastGoodHost *render.Host
+	// st and lastGood are read and changed by reconciles only (Agent.mu).
+	st       gatePersisted
+	lastGood *savedHost
+}
+
+// savedHost is the rendered host of one revision, kept (in memory and in
+// the state directory) for a rollback when the revision cannot be read
+// from the source again.
+type savedHost struct {
+	Revision string       `json:"revision"`
+	Host     *render.Host `json:"host"`
 }
 
 func newGate(a *Agent) *gate {
@@ -201,6 +207,14 @@ func (g *gate) configure(f *desired.Fleet, host string) {
 
 // run samples the data plane at the sample interval until ctx ends.
 func (g *gate) run(ctx context.Context) {
+	g.mu.Lock()
+	g.sampling = true
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.sampling = false
+		g.mu.Unlock()
+	}()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	failing := 0 // samples in a row that could not read haproxy's stats
@@ -309,6 +323,29 @@ func (g *gate) add(s *gateSample, cfg gateConfig) {
 	g.a.trigger.Notify("health gate " + gs.State)
 }
 
+// ensureBaseline takes a sample now when the sampler has none yet (the
+// agent has just started): a revision applied by the first reconcile is
+// judged against the data plane before it, never against nothing.
+func (g *gate) ensureBaseline(ctx context.Context) {
+	g.mu.Lock()
+	cfg, have := g.cfg, len(g.samples) > 0
+	g.mu.Unlock()
+	if have || !cfg.enabled {
+		return
+	}
+	held := map[string]bool{} // servers waiting for admission are out on purpose
+	for _, k := range g.a.admWatch.get() {
+		held[k] = true
+	}
+	s, err := takeSample(ctx, g.a.runtime, g.netns(), cfg.targets, cfg.wait, held)
+	if s == nil {
+		g.a.log.Warn("health gate: no reading of the data plane before the apply", "err", err)
+		return
+	}
+	s.at = g.a.cfg.Now()
+	g.add(s, cfg)
+}
+
 // start watches rev, applied now after an apply that began at applyStart.
 func (g *gate) start(rev string, applyStart, applied time.Time) {
 	g.mu.Lock()
@@ -345,17 +382,27 @@ func (g *gate) take() *gateResult {
 }
 
 // setLastGood records rev, whose rendered host is h (nil if unknown), as
-// this host's last good revision.
+// this host's last good revision. Without h, the host saved for an earlier
+// revision is dropped: a rollback never applies one revision's
+// configuration under another's name.
 func (g *gate) setLastGood(rev string, h *render.Host) {
 	g.mu.Lock()
 	g.chainBefore = nil
 	g.mu.Unlock()
+	path := g.a.statePath(gateLastGoodFile)
 	if h != nil {
-		g.lastGoodHost = h
-		if b, err := json.Marshal(h); err == nil {
-			if _, err := atomicfile.Write(g.a.statePath(gateLastGoodFile), b, 0o600); err != nil {
-				g.a.log.Error("saving the last good rendered host", "err", err)
-			}
+		g.lastGood = &savedHost{Revision: rev, Host: h}
+		b, err := json.Marshal(g.lastGood)
+		if err == nil {
+			_, err = atomicfile.Write(path, b, 0o600)
+		}
+		if err != nil {
+			g.a.log.Error("saving the last good rendered host", "err", err)
+		}
+	} else if g.lastGood == nil || g.lastGood.Revision != rev {
+		g.lastGood = nil
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			g.a.log.Error("removing the saved rendered host of an earlier revision", "err", err)
 		}
 	}
 	if g.st.LastGoodRevision == rev {
@@ -366,22 +413,24 @@ func (g *gate) setLastGood(rev string, h *render.Host) {
 	g.publish()
 }
 
-// savedLastGood is the rendered host of the last good revision, from
+// savedLastGood is the rendered host of the last good revision rev, from
 // memory or the state directory.
 func (g *gate) savedLastGood(rev string) (*render.Host, error) {
-	if g.lastGoodHost != nil {
-		return g.lastGoodHost, nil
+	if g.lastGood == nil {
+		b, err := os.ReadFile(g.a.statePath(gateLastGoodFile))
+		if err != nil {
+			return nil, fmt.Errorf("reading the saved last good host: %w", err)
+		}
+		var sh savedHost
+		if err := json.Unmarshal(b, &sh); err != nil || sh.Host == nil {
+			return nil, fmt.Errorf("decoding the saved last good host %s: not a saved host (%v)", g.a.statePath(gateLastGoodFile), err)
+		}
+		g.lastGood = &sh
 	}
-	b, err := os.ReadFile(g.a.statePath(gateLastGoodFile))
-	if err != nil {
-		return nil, fmt.Errorf("reading the saved last good host: %w", err)
+	if g.lastGood.Revision != rev {
+		return nil, fmt.Errorf("the saved rendered host is of revision %s, not of the last good revision %s", short(g.lastGood.Revision), short(rev))
 	}
-	var h render.Host
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("decoding the saved last good host: %w", err)
-	}
-	g.lastGoodHost = &h
-	return &h, nil
+	return g.lastGood.Host, nil
 }
 
 // quarantine records a tripped revision.
@@ -449,15 +498,30 @@ func (r *run) gateVerdict() {
 	g.quarantine(res)
 }
 
+// rollbackTo returns the last good revision and true when the host must go
+// back to it: the head is quarantined, or the applied revision is (a newer
+// head arrived during the watch, and may be held, invalid or refused; it
+// is considered once the host runs the last good revision again).
+func (g *gate) rollbackTo(head, applied string) (string, bool) {
+	lg := g.st.LastGoodRevision
+	if lg == "" || lg == head {
+		return "", false
+	}
+	if g.isQuarantined(head) || applied != lg && g.isQuarantined(applied) {
+		return lg, true
+	}
+	return "", false
+}
+
 // gateSubstitute is the quarantine substitution (reconcile hook, after the
-// fetch): a quarantined head means the desired state is the last good
-// revision's. It returns the snapshot to reconcile.
+// fetch): a quarantined head or applied revision means the desired state
+// is the last good revision's. It returns the snapshot to reconcile.
 func (r *run) gateSubstitute(ctx context.Context, snap *source.Snapshot) (*source.Snapshot, error) {
 	a := r.a
 	g := a.gate
 	head := snap.Revision.Hash
-	lg := g.st.LastGoodRevision
-	if !g.isQuarantined(head) || lg == "" || lg == head {
+	lg, due := g.rollbackTo(head, a.state.AppliedRevision)
+	if !due {
 		return snap, nil
 	}
 	r.substituted = true
@@ -473,16 +537,19 @@ func (r *run) gateSubstitute(ctx context.Context, snap *source.Snapshot) (*sourc
 	}
 	h, err := g.savedLastGood(lg)
 	if err != nil {
-		return nil, fmt.Errorf("head %s is quarantined and the last good revision %s cannot be read: %w", short(head), short(lg), err)
+		return nil, fmt.Errorf("rolling back to the last good revision %s, which cannot be read: %w", short(lg), err)
 	}
-	a.cached.rev, a.cached.host = lg, h
+	// The fleet cached is the quarantined revision's: nothing may be
+	// rendered from it under the last good revision's name.
+	a.cached.rev, a.cached.host, a.cached.fleet = lg, h, nil
 	return &source.Snapshot{Revision: gittree.Revision{Hash: lg}}, nil
 }
 
 // gateApplied starts the watch of a newly applied revision (record hook,
 // before the applied revision is recorded). A revision that changed
-// nothing on this host, applied with the gate off, or applied first (there
-// is no earlier one to go back to) is at once the last good one.
+// nothing on this host, applied with the gate off or without the sampler
+// running (a single reconcile: --once), or applied first (there is no
+// earlier one to go back to) is at once the last good one.
 func (r *run) gateApplied(rev string, newRevision, changed bool) {
 	a := r.a
 	g := a.gate
@@ -491,22 +558,32 @@ func (r *run) gateApplied(rev string, newRevision, changed bool) {
 	}
 	if r.substituted {
 		g.stop()
+		g.mu.Lock()
+		g.chainBefore = nil // the next revision is judged against readings of the last good one
+		g.mu.Unlock()
 		a.updateStatus(func(s *agentapi.Status) { s.Counts.Rollbacks++ })
 		a.log.Warn("rolled back to the last good revision", "revision", short(rev), "head", short(r.desiredRev))
+		if !g.isQuarantined(r.desiredRev) {
+			a.trigger.Notify("rolled back; the head is considered next")
+		}
 		return
 	}
 	if !g.isQuarantined(rev) {
 		g.lift(rev)
 	}
 	g.mu.Lock()
-	enabled := g.cfg.enabled
+	enabled := g.cfg.enabled && g.sampling
 	g.mu.Unlock()
 	if !enabled || !changed || a.state.AppliedRevision == "" || g.st.LastGoodRevision == "" {
 		g.stop()
 		g.setLastGood(rev, r.renderedFor(rev))
 		return
 	}
-	g.start(rev, r.start, a.cfg.Now())
+	applyStart := r.applyStart
+	if applyStart.IsZero() {
+		applyStart = r.start
+	}
+	g.start(rev, applyStart, a.cfg.Now())
 }
 
 // renderedFor is the rendered host of rev, if the reconcile has it.

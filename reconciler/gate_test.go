@@ -2,12 +2,17 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 	"github.com/ddc-gitops/ddc-gitops/render"
@@ -284,5 +290,78 @@ func TestGateSubstituteWithoutHistory(t *testing.T) {
 	head := &source.Snapshot{Revision: gittree.Revision{Hash: "dir-newer"}}
 	if snap, err := r.gateSubstitute(context.Background(), head); err != nil || snap != head || r.substituted {
 		t.Fatalf("a newer head: %v %v %v", snap, err, r.substituted)
+	}
+}
+
+// TestGateRollbackTo: the host goes back to its last good revision when
+// the head or the revision it runs is quarantined, never to the head
+// itself, and never without a last good revision.
+func TestGateRollbackTo(t *testing.T) {
+	tests := []struct {
+		name                  string
+		lastGood, head, apply string
+		want                  bool
+	}{
+		{"head quarantined", "good", "bad", "good", true},
+		{"head quarantined, host still runs it", "good", "bad", "bad", true},
+		{"newer head while the host runs a quarantined revision", "good", "newer", "bad", true},
+		{"newer head, host runs the last good revision", "good", "newer", "good", false},
+		{"head is the last good revision", "good", "good", "bad", false},
+		{"no last good revision", "", "bad", "bad", false},
+		{"nothing quarantined", "good", "newer", "other", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &gate{st: gatePersisted{LastGoodRevision: tt.lastGood, Quarantined: []agentapi.Quarantine{{Revision: "bad"}}}}
+			lg, due := g.rollbackTo(tt.head, tt.apply)
+			if due != tt.want || due && lg != tt.lastGood {
+				t.Fatalf("rollbackTo(%s, %s) = %q, %v; want %v", tt.head, tt.apply, lg, due, tt.want)
+			}
+		})
+	}
+}
+
+// TestGateSubstituteNewerHeadAndStaleSavedHost: a newer head that arrived
+// while the host runs a quarantined revision does not keep the bad
+// revision running (the host rolls back first, without the bad revision's
+// cached fleet); a saved host of an earlier revision is never applied
+// under the last good revision's name.
+func TestGateSubstituteNewerHeadAndStaleSavedHost(t *testing.T) {
+	dir := t.TempDir()
+	a, err := New(Config{Host: "h1", Source: fakeSource{}, StateDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := &render.Host{Name: "h1", Zone: "lo", HAProxy: []byte("global\n")}
+	a.mu.Lock()
+	a.gate.setLastGood("dir-good", good)
+	a.gate.quarantine(&gateResult{rev: "dir-bad", tripped: true, verdict: "tripped"})
+	a.state.AppliedRevision = "dir-bad"
+	a.cached.rev, a.cached.fleet = "dir-bad", &desired.Fleet{}
+	r := &run{a: a, steps: map[string]float64{}}
+	snap, err := r.gateSubstitute(context.Background(), &source.Snapshot{Revision: gittree.Revision{Hash: "dir-newer"}})
+	a.mu.Unlock()
+	if err != nil || snap.Revision.Hash != "dir-good" || !r.substituted {
+		t.Fatalf("newer head over a quarantined applied revision: %v, %v, substituted %v; want the last good revision", snap, err, r.substituted)
+	}
+	if a.cached.fleet != nil || a.cached.host != good {
+		t.Fatalf("cached after the rollback: fleet %v, host %p; want no fleet and the saved host", a.cached.fleet, a.cached.host)
+	}
+
+	// A later revision becomes the last good one without a rendered host:
+	// the saved host (of dir-good) must not stand in for it.
+	a.mu.Lock()
+	a.gate.setLastGood("dir-later", nil)
+	a.gate.quarantine(&gateResult{rev: "dir-worse", tripped: true, verdict: "tripped"})
+	a.state.AppliedRevision = "dir-worse"
+	a.cached.rev, a.cached.host, a.cached.fleet = "", nil, nil
+	r = &run{a: a, steps: map[string]float64{}}
+	_, err = r.gateSubstitute(context.Background(), &source.Snapshot{Revision: gittree.Revision{Hash: "dir-worse"}})
+	a.mu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "last good revision") {
+		t.Fatalf("rollback with only an older revision's saved host: err %v, want a clear error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, gateLastGoodFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the saved host of an earlier revision is still on disk: %v", err)
 	}
 }

@@ -35,6 +35,9 @@ type run struct {
 	deferred []string
 	// substituted: the head is quarantined, this reconcile applies the last good revision (gate.go).
 	substituted bool
+	// applyStart is when the apply began: the gate's readings before it are
+	// the data plane before the revision.
+	applyStart time.Time
 }
 
 // step times fn under name and publishes it as the step in progress (a
@@ -96,13 +99,20 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 	head := snap.Revision.Hash
 	r.desiredRev = head
 
-	// Trust: a head with a commit the policy refuses is stalled (trust.go).
+	// Health gate: act on its verdict first, so a tripped revision is
+	// rolled back whatever the head holds (gate.go).
+	r.gateVerdict()
+
+	// Trust: a head with a commit the policy refuses is stalled (trust.go);
+	// a rollback to the last good revision (verified when it was applied)
+	// still goes ahead.
 	if err := r.stepUnless(a.trust == nil, "trust", func() error { return r.checkTrust(ctx, head) }); err != nil {
-		return r.fail(head, err)
+		if _, due := a.gate.rollbackTo(head, a.state.AppliedRevision); !due {
+			return r.fail(head, err)
+		}
 	}
 
-	// Health gate: act on its verdict; a quarantined head means the last good revision (gate.go).
-	r.gateVerdict()
+	// A quarantined head or applied revision means the last good revision.
 	if snap, fetchErr = r.gateSubstitute(ctx, snap); fetchErr != nil {
 		return r.fail(head, fetchErr)
 	}
@@ -229,6 +239,10 @@ func (r *run) apply(ctx context.Context, rev string, snap *source.Snapshot, want
 	// 4. read actual: on a new revision of a host known to run the
 	// previous one, only what changed (planFromApplied).
 	newRevision := rev != a.state.AppliedRevision
+	if newRevision && !r.substituted {
+		a.gate.ensureBaseline(ctx)
+	}
+	r.applyStart = a.cfg.Now()
 	// An override that starts or ends changes the desired state of the
 	// applied revision: a change, not drift (overrides.go).
 	newDesired := newRevision || a.overridesChanged(want)

@@ -119,6 +119,9 @@ type (
 // and true; the host keeps running what it runs.
 func (r *run) waveHold(ctx context.Context, rev string, want *render.Host) (Outcome, bool) {
 	a := r.a
+	if r.substituted {
+		return Outcome{}, false // a rollback to the last good revision never waits
+	}
 	w := a.waves
 	var plan wavePlan
 	if w.planRev == rev {

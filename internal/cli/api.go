@@ -98,7 +98,7 @@ or admin.`,
 	fl.BoolVar(&f.commitStatuses, "commit-statuses", false, "report per-host commit statuses (ddc-gitops/<host>) to the forge")
 	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
 	fl.BoolVar(&f.reverts.Enabled, "propose-reverts", false, "poll the agents for quarantined revisions and propose each one's revert (branch revert/<sha>, and a pull request with a forge); run it in one API only")
-	fl.DurationVar(&f.reverts.Interval, "revert-interval", 15*time.Second, "how often --propose-reverts polls the agents")
+	fl.DurationVar(&f.reverts.Interval, "revert-interval", api.DefaultRevertInterval, "how often --propose-reverts polls the agents")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
 	f.bot.register(fl, "bot-")
