@@ -208,3 +208,68 @@ func TestAgentTrust(t *testing.T) {
 		t.Fatalf("reverted %v", h.agent.trust.last.Reverted)
 	}
 }
+
+// TestTrustRefusedHeadDoesNotStopRollback: a signed revision that breaks
+// the data plane is applied and watched; an unsigned commit lands on top of
+// it before the gate trips. The refused head must not keep the bad
+// revision running: the host rolls back to its last good revision, the
+// bad one is quarantined and the unsigned head stays refused.
+func TestTrustRefusedHeadDoesNotStopRollback(t *testing.T) {
+	f := newTrustFixture(t)
+	h := f.h
+	h.fleet.farm = newStrictFarm(t, 3)
+	h.agent = h.newAgentWith(func(c *Config) {
+		c.Trust = trust.NewVerifier(f.policy)
+		f.reg = prometheus.NewRegistry()
+		c.Registry = f.reg
+		c.AdmitTimeout = time.Second
+	})
+	h.runAgentUntil()
+	sync := func() { h.agent.Trigger().Notify("test") }
+	status := func() agentapi.Status { return h.agent.Status() }
+	files := func(checkPath string) map[string]string {
+		out := map[string]string{}
+		for p, b := range h.gateFleet(seq(0, 3), checkPath, 100) {
+			s := string(b)
+			if checkPath != "" {
+				// Checks fail slowly enough (2 x 2 s) for the unsigned
+				// commit to land before the gate trips.
+				s = strings.Replace(s, "window: 4s", "window: 20s", 1)
+				s = strings.Replace(s, "interval: 100ms", "interval: 2s", 1)
+			}
+			out[p] = s
+		}
+		return out
+	}
+
+	good := f.push(&f.alice, files(""))
+	sync()
+	eventually(t, 30*time.Second, "the good revision to pass the gate", func() bool {
+		st := status()
+		return st.AppliedRevision == good && st.LastGoodRevision == good
+	})
+	bad := f.push(&f.alice, files("/nope"))
+	sync()
+	eventually(t, 30*time.Second, "the bad revision to be applied and watched", func() bool {
+		st := status()
+		return st.AppliedRevision == bad && st.Gate != nil && st.Gate.Revision == bad && st.Gate.State == agentapi.GateWatching
+	})
+	unsigned := f.push(nil, map[string]string{"README.md": "unsigned\n"})
+	sync()
+	eventually(t, 40*time.Second, "the rollback to the last good revision under the refused head", func() bool {
+		st := status()
+		return st.AppliedRevision == good && quarantined(st, bad) && st.Trust != nil && st.Trust.Refused != nil && st.Trust.Refused.Revision == unsigned
+	})
+	st := status()
+	t.Logf("rolled back to %s with the head %s refused (%s); quarantined %s", short(good), short(unsigned), st.Trust.Refused.Reason, short(bad))
+	if st.Counts.Rollbacks < 1 || st.LastGoodRevision != good {
+		t.Fatalf("after the rollback: rollbacks %d, last good %s", st.Counts.Rollbacks, short(st.LastGoodRevision))
+	}
+	// Later reconciles keep the last good revision and the refusal.
+	n := st.Counts.Reconciles
+	sync()
+	eventually(t, 10*time.Second, "another reconcile", func() bool { return status().Counts.Reconciles > n })
+	if st := status(); st.AppliedRevision != good || st.Trust.Refused == nil {
+		t.Fatalf("after another reconcile: applied %s, trust %+v", short(st.AppliedRevision), st.Trust)
+	}
+}
