@@ -72,7 +72,7 @@ type lab struct {
 	git   *gitserver.Server
 	hooks *pushHooks
 	chain *devchain.Node
-	dns   *dnsPlan // the geo DNS part (lab/dns.go); nil without a dns block
+	dns   *dnsPlan  // the geo DNS part (lab/dns.go); nil without a dns block
 	trust *labTrust // the signing keys and the agents' trust policy (lab/trust.go)
 
 	mu       sync.Mutex
