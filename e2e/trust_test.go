@@ -80,7 +80,23 @@ func TestTrustVerification(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.checkSignedBy(botRev, lab.KeyBot)
-	merged := e.mergeBranch(branch)
+	// A merge commit (as a forge's merge button makes), signed by the person,
+	// over the bot's signed commit: the agents verify both.
+	for _, args := range [][]string{
+		{"checkout", "-q", "main"}, {"pull", "-q", "--ff-only"},
+		{"merge", "-q", "--no-ff", "-m", "Merge " + branch, "origin/" + branch}, {"push", "-q", "origin", "HEAD:main"},
+	} {
+		if _, err := e.git(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged, err := e.git("rev-parse", "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if parents, err := e.git("rev-list", "--parents", "-n1", merged); err != nil || len(strings.Fields(parents)) != 3 || !strings.Contains(parents, botRev) {
+		t.Fatalf("%s is not a merge of %s: %q %v", short(merged), short(botRev), parents, err)
+	}
 	e.checkSignedBy(merged, lab.KeyPerson)
 	e.waitAllApplied(merged, 60*time.Second)
 	e.waitFor(30*time.Second, spare.Name+" up on every EU host", func() error { return e.servesServer("eu", spare.Name) })
