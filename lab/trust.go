@@ -141,6 +141,9 @@ func (l *lab) setupTrust() error {
 		return fmt.Errorf("lab: writing the allowed signers: %w", err)
 	}
 	l.trust = t
+	l.progress("verification on: keys %s (%s), %s (%s), %s (%s); every agent runs with --trust-policy %s",
+		KeyPerson, ssh.FingerprintSHA256(t.signer(KeyPerson).PublicKey()), KeyAPI, ssh.FingerprintSHA256(t.signer(KeyAPI).PublicKey()),
+		KeyBot, ssh.FingerprintSHA256(t.signer(KeyBot).PublicKey()), t.info.Policy)
 	return nil
 }
 
