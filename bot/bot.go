@@ -184,7 +184,7 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer, logger *sl
 	if err != nil {
 		return nil, err
 	}
-	r, err := repo.Open(ctx, repo.Options{URL: cfg.RepoURL, Branch: cfg.Branch, Dir: cfg.repoDir(), Auth: gitAuth(cfg), Logger: logger})
+	r, err := repo.Open(ctx, repo.Options{URL: cfg.RepoURL, Branch: cfg.Branch, Dir: cfg.repoDir(), Auth: gitAuth(cfg), Logger: logger, Signer: cfg.Signer})
 	if err != nil {
 		return nil, err
 	}

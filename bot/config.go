@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 )
@@ -88,6 +89,9 @@ type Config struct {
 	// Author is the identity of the bot's commits. A proposal branch with a
 	// commit by anyone else is never force-pushed.
 	Author Identity
+	// Signer, when set, signs the bot's commits (git's gpg.format=ssh
+	// format), so that agents with a trust policy accept them once merged.
+	Signer ssh.Signer
 
 	// SyncOnStart runs a full sync (registry vs. main) when Run starts;
 	// SyncInterval repeats it (0: never).

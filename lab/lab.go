@@ -72,7 +72,8 @@ type lab struct {
 	git   *gitserver.Server
 	hooks *pushHooks
 	chain *devchain.Node
-	dns   *dnsPlan // the geo DNS part (lab/dns.go); nil without a dns block
+	dns   *dnsPlan  // the geo DNS part (lab/dns.go); nil without a dns block
+	trust *labTrust // the signing keys and the agents' trust policy (lab/trust.go)
 
 	mu       sync.Mutex
 	children []*child
@@ -275,7 +276,13 @@ func (l *lab) run(ctx context.Context) error {
 		return err
 	}
 
+	// Verification on: keys for the writers, a policy for the agents.
+	if err := l.setupTrust(); err != nil {
+		return err
+	}
+
 	// The repository, whose pushes become GitHub push webhooks to the API.
+	// The lab's own commits are the person's, signed.
 	hookSecret, err := randomHex(16)
 	if err != nil {
 		return err
@@ -285,7 +292,8 @@ func (l *lab) run(ctx context.Context) error {
 	}
 	l.hooks = newWebhooks(hookSecret, l.log)
 	l.git, err = gitserver.New(filepath.Join(dir, "git"), gitserver.Options{
-		Addr: net.JoinHostPort(o.ListenHost, strconv.Itoa(o.GitPort)), Logger: l.log, OnPush: l.hooks.push})
+		Addr: net.JoinHostPort(o.ListenHost, strconv.Itoa(o.GitPort)), Logger: l.log, OnPush: l.hooks.push,
+		Signer: l.trust.signer(KeyPerson)})
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
@@ -308,7 +316,10 @@ func (l *lab) run(ctx context.Context) error {
 			}
 		}
 	}
-	l.progress("fleet repository %s seeded (working clone %s)", l.git.URL(), cloneDir)
+	if err := l.trust.configureClone(ctx, cloneDir); err != nil {
+		return err
+	}
+	l.progress("fleet repository %s seeded (working clone %s, signing with %s)", l.git.URL(), cloneDir, l.trust.info.Keys[KeyPerson])
 
 	// The network.
 	l.progress("building the network: %d zones, %d namespaces (prefix %s)", len(l.plan.zones), len(l.plan.machines)+2, o.Prefix)
@@ -347,7 +358,7 @@ func (l *lab) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(runCtx)
 	defer func() { cancel(); _ = g.Wait() }()
 	info := Info{StateDir: dir, GitURL: l.git.URL(), CloneDir: cloneDir, AdminUser: adminUser, AdminPassword: password,
-		SyncToken: token, Control: &Control{l: l}}
+		SyncToken: token, Trust: l.trust.info, Control: &Control{l: l}}
 	for _, a := range agents {
 		info.Agents = append(info.Agents, AgentInfo{Host: a.Host, Zone: a.Zone, URL: a.URL, Dir: filepath.Join(dir, "hosts", a.Host)})
 	}
@@ -520,12 +531,20 @@ func agentAddr(i int) (netip.Addr, error) {
 }
 
 // start runs one ddc-gitops child for machine name, in namespace ns
-// (empty: the root namespace).
+// (empty: the root namespace). Every agent gets the lab's trust policy,
+// the bot its signing key.
 func (l *lab) start(name, ns string, args []string) (*child, error) {
 	kind := "node"
 	switch args[0] {
 	case "agent", "bot":
 		kind = args[0]
+	}
+	switch {
+	case l.trust == nil:
+	case kind == "agent":
+		args = append(slices.Clip(args), l.trust.agentArgs()...)
+	case kind == "bot":
+		args = append(slices.Clip(args), "--signing-key", l.trust.info.Keys[KeyBot])
 	}
 	return l.startExe(kind+" "+name, name, ns, l.o.Exe, args)
 }
@@ -566,7 +585,8 @@ func (l *lab) serveZones(ctx context.Context, g *errgroup.Group, info *Info, age
 		for _, v := range z.VIPs {
 			zi.VIPs = append(zi.VIPs, v.Address)
 		}
-		r, err := repo.Open(ctx, repo.Options{URL: l.git.URL(), Dir: filepath.Join(l.o.StateDir, "api", z.Name+"-repo"), Logger: l.log})
+		r, err := repo.Open(ctx, repo.Options{URL: l.git.URL(), Dir: filepath.Join(l.o.StateDir, "api", z.Name+"-repo"), Logger: l.log,
+			Signer: l.trust.signer(KeyAPI)})
 		if err != nil {
 			return fmt.Errorf("lab: %s API: %w", z.Name, err)
 		}
@@ -781,7 +801,8 @@ func (l *lab) printInfo(info Info, generated bool) {
 		fmt.Fprintf(w, "    status page    %s/ (sign in with the API login)\n", z.APIURL)
 		fmt.Fprintf(w, "    VIPs           %s (reachable from this machine)\n", strings.Join(z.VIPs, ", "))
 	}
-	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s\n", info.GitURL, info.CloneDir)
+	fmt.Fprintf(w, "\n  git repository   %s\n  working clone    %s (signs commits with %s)\n", info.GitURL, info.CloneDir, info.Trust.Keys[KeyPerson])
+	fmt.Fprintf(w, "  trust policy     %s (every agent verifies every new commit; API and bot keys in %s)\n", info.Trust.Policy, filepath.Dir(info.Trust.Policy))
 	if info.PrometheusURL != "" {
 		fmt.Fprintf(w, "  prometheus       %s (agents, APIs, HAProxy exporters, bot; alert rules of deploy/monitoring)\n", info.PrometheusURL)
 	}

@@ -124,6 +124,7 @@ func TestUpServesBothZones(t *testing.T) {
 	if info.Chain == nil || len(info.Chain.Spares) != 2 || info.Chain.Contract == "" {
 		t.Errorf("chain = %+v, want a contract and 2 spares", info.Chain)
 	}
+	checkTrustSetup(t, info)
 
 	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, z := range info.Zones {

@@ -135,6 +135,8 @@ type Info struct {
 	ContainerHosts []ContainerHostInfo
 	// SyncToken authenticates POST /v1/sync on the agents.
 	SyncToken string
+	// Trust is the signing keys and the trust policy every agent runs with.
+	Trust TrustInfo
 	// PrometheusURL is the lab's Prometheus, with the fleet's alert rules
 	// loaded; AlertmanagerURL its Alertmanager (both empty with
 	// NoPrometheus).

@@ -26,6 +26,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
@@ -47,6 +48,10 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock for commit times (default time.Now).
 	Now func() time.Time
+	// Signer, when set, signs every commit (git's gpg.format=ssh format:
+	// what the agents' --trust-policy verifies); nil writes unsigned
+	// commits.
+	Signer ssh.Signer
 }
 
 // Repo writes validated commits to one branch of a remote. It is safe for
@@ -293,13 +298,9 @@ func (r *Repo) buildLocked(ch Change, head *object.Commit) (Result, *object.Comm
 	sig := ch.Author
 	sig.When = r.opts.Now()
 	commit := &object.Commit{Author: sig, Committer: sig, Message: message(ch), TreeHash: treeHash, ParentHashes: []plumbing.Hash{head.Hash}}
-	o := r.r.Storer.NewEncodedObject()
-	if err := commit.Encode(o); err != nil {
-		return Result{}, nil, fmt.Errorf("encoding commit: %w", err)
-	}
-	h, err := r.r.Storer.SetEncodedObject(o)
+	h, err := gittree.WriteCommit(r.r.Storer, commit, r.opts.Signer)
 	if err != nil {
-		return Result{}, nil, fmt.Errorf("storing commit: %w", err)
+		return Result{}, nil, err
 	}
 	c, err := r.r.CommitObject(h)
 	if err != nil {

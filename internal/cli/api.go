@@ -43,6 +43,7 @@ type apiFlags struct {
 	publicURL                                 string
 	reverts                                   api.RevertOptions
 	logFormat, logLevel                       string
+	signingKey                                string
 	bot                                       botFlags
 }
 
@@ -101,6 +102,7 @@ or admin.`,
 	fl.DurationVar(&f.reverts.Interval, "revert-interval", api.DefaultRevertInterval, "how often --propose-reverts polls the agents")
 	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
+	fl.StringVar(&f.signingKey, "signing-key", "", "the API's "+signingKeyUsage+"; the bot inside the API (--bot-rpc-url) signs with --bot-signing-key")
 	f.bot.register(fl, "bot-")
 	cmd.AddCommand(newHashPasswordCmd())
 	return cmd
@@ -133,6 +135,19 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	}
 	if f.repoURL == "" || f.usersFile == "" {
 		return usageError{errors.New("--repo and --users-file are required (there are no built-in users)")}
+	}
+	signer, err := loadSigningKey("signing-key", f.signingKey, log)
+	if err != nil {
+		return err
+	}
+	var bcfg bot.Config
+	switch {
+	case f.bot.rpcURL != "":
+		if bcfg, err = f.bot.config(log); err != nil {
+			return err
+		}
+	case f.bot.signingKey != "":
+		return usageError{errors.New("--bot-signing-key signs the commits of the bot inside the API: it needs --bot-rpc-url")}
 	}
 	users, err := api.LoadUsers(f.usersFile)
 	if err != nil {
@@ -208,7 +223,7 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if err := os.MkdirAll(filepath.Dir(f.repoDir), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(f.repoDir), err)
 	}
-	r, err := repo.Open(ctx, repo.Options{URL: f.repoURL, Branch: f.branch, Dir: f.repoDir, Auth: auth, Logger: log})
+	r, err := repo.Open(ctx, repo.Options{URL: f.repoURL, Branch: f.branch, Dir: f.repoDir, Auth: auth, Logger: log, Signer: signer})
 	if err != nil {
 		return err
 	}
@@ -217,10 +232,6 @@ func runAPI(ctx context.Context, f apiFlags) error {
 	if f.bot.rpcURL != "" {
 		// The node-admission bot in this process: its registry routes are
 		// served behind the API's auth, its metrics on the API's /metrics.
-		bcfg, err := f.bot.config()
-		if err != nil {
-			return err
-		}
 		if bcfg.RepoURL == "" {
 			bcfg.RepoURL, bcfg.Branch = f.repoURL, f.branch
 			if bcfg.GitAuth == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -36,10 +37,13 @@ type botFlags struct {
 	authorName, authorEmail    string
 	syncOnStart                bool
 	gitAuth                    gitAuthFlags
+	signingKey                 string
+	prefix                     string // of the flags' names, for messages
 }
 
 // register adds the flags, each name prefixed with prefix ("" or "bot-").
 func (f *botFlags) register(fl *pflag.FlagSet, prefix string) {
+	f.prefix = prefix
 	fl.StringVar(&f.rpcURL, prefix+"rpc-url", "", "JSON-RPC endpoint of the chain (http(s):// or ws(s)://)")
 	fl.StringVar(&f.contract, prefix+"contract", "", "NodeRegistry contract address (0x + 40 hex)")
 	fl.StringVar(&f.stateDir, prefix+"state-dir", "/var/lib/ddc-gitops/bot", "chain checkpoint, clones and proposal records")
@@ -66,9 +70,10 @@ func (f *botFlags) register(fl *pflag.FlagSet, prefix string) {
 	fl.StringVar(&f.authorName, prefix+"author-name", "", "name of the bot's commits")
 	fl.StringVar(&f.authorEmail, prefix+"author-email", "", "email of the bot's commits")
 	fl.BoolVar(&f.syncOnStart, prefix+"sync-on-start", true, "run a full registry-vs-git sync at start")
+	fl.StringVar(&f.signingKey, prefix+"signing-key", "", "the bot's "+signingKeyUsage)
 }
 
-func (f *botFlags) config() (bot.Config, error) {
+func (f *botFlags) config(log *slog.Logger) (bot.Config, error) {
 	cfg := bot.Config{
 		RPCURL: f.rpcURL, Contract: f.contract, Confirmations: f.confirmations, Finalized: f.finalized,
 		StartBlock: f.startBlock, SnapshotStart: f.snapshotStart, PollInterval: f.poll, StateDir: f.stateDir,
@@ -80,6 +85,10 @@ func (f *botFlags) config() (bot.Config, error) {
 		SyncInterval: f.syncInterval,
 	}
 	var err error
+	// First: a daemon that cannot sign must not start doing anything.
+	if cfg.Signer, err = loadSigningKey(f.prefix+"signing-key", f.signingKey, log); err != nil {
+		return cfg, err
+	}
 	if f.clusterZones != "" {
 		if cfg.ClusterZones, err = bot.ParseClusterZones(f.clusterZones); err != nil {
 			return cfg, usageError{err}
@@ -121,7 +130,7 @@ auth: keep it on a private address, or run the bot inside the API
 			if err != nil {
 				return err
 			}
-			cfg, err := f.config()
+			cfg, err := f.config(log)
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 )
@@ -151,11 +152,12 @@ type clone struct {
 	mu     sync.Mutex
 	repo   *git.Repository
 	branch string
+	signer ssh.Signer // signs every commit when set
 }
 
 const remoteName = "origin"
 
-func newClone(dir, remote, branch string) (*clone, error) {
+func newClone(dir, remote, branch string, signer ssh.Signer) (*clone, error) {
 	repo, err := git.PlainInitWithOptions(dir, &git.PlainInitOptions{
 		Bare:        true,
 		InitOptions: git.InitOptions{DefaultBranch: plumbing.NewBranchReferenceName(branch)},
@@ -170,7 +172,7 @@ func newClone(dir, remote, branch string) (*clone, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("configuring the git server's working clone: %w", err)
 	}
-	return &clone{repo: repo, branch: branch}, nil
+	return &clone{repo: repo, branch: branch, signer: signer}, nil
 }
 
 func (c *clone) remoteRef() plumbing.ReferenceName {
@@ -272,13 +274,5 @@ func (c *clone) commitOn(parent plumbing.Hash, edits map[string]*gittree.Change,
 	}
 	sig := object.Signature{Name: "gitserver", Email: "gitserver@example.invalid", When: time.Now()}
 	commit := &object.Commit{Author: sig, Committer: sig, Message: msg, TreeHash: tree, ParentHashes: parents}
-	o := c.repo.Storer.NewEncodedObject()
-	if err := commit.Encode(o); err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("encoding commit: %w", err)
-	}
-	h, err := c.repo.Storer.SetEncodedObject(o)
-	if err != nil {
-		return plumbing.ZeroHash, fmt.Errorf("storing commit: %w", err)
-	}
-	return h, nil
+	return gittree.WriteCommit(c.repo.Storer, commit, c.signer)
 }

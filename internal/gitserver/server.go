@@ -33,6 +33,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // Options configure a Server. The zero value serves an open repository
@@ -60,6 +62,10 @@ type Options struct {
 	// the pushing goroutine, in push order: what a forge turns into a push
 	// webhook. It must not block for long (deliver asynchronously).
 	OnPush func(RefUpdate)
+	// Signer, when set, signs the commits of Commit, ForceCommit and Seed
+	// (git's gpg.format=ssh format, see gittree.SignCommit): the lab's
+	// agents verify them against its trust policy.
+	Signer ssh.Signer
 }
 
 // RefUpdate is one ref a push changed. Before is empty for a created ref,
@@ -174,7 +180,7 @@ func New(dir string, opts Options) (*Server, error) {
 		Logger: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		Stderr: logWriter{s.log},
 	}
-	s.work, err = newClone(filepath.Join(dir, "work.git"), s.bare, opts.Branch)
+	s.work, err = newClone(filepath.Join(dir, "work.git"), s.bare, opts.Branch, opts.Signer)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ddc-gitops/ddc-gitops/gittree"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
@@ -341,4 +342,44 @@ func TestOnPush(t *testing.T) {
 	check("helper and force commits",
 		gitserver.RefUpdate{Ref: "refs/heads/main", Before: h, After: f},
 		gitserver.RefUpdate{Ref: "refs/heads/main", Before: f, After: forced})
+}
+
+// TestSignerSignsEveryCommit: with Options.Signer, the seed, a commit and
+// a force commit are signed (git verify-commit accepts each); without it
+// they are unsigned.
+func TestSignerSignsEveryCommit(t *testing.T) {
+	_, pub, signer, err := gittree.NewSigningKey("person")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	allowed := filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(allowed, []byte("person@lab "+pub+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, withSigner := range []bool{true, false} {
+		opts := gitserver.Options{}
+		if withSigner {
+			opts.Signer = signer
+		}
+		srv := gitservertest.New(t, opts)
+		seed := gitservertest.MustSeed(t, srv, "../../examples/fleet", "seed")
+		one, err := srv.Commit(map[string][]byte{"README.md": []byte("one\n")}, nil, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		forced, err := srv.ForceCommit(seed, map[string][]byte{"README.md": []byte("two\n")}, nil, "rewrite")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rev := range []string{seed, one, forced} {
+			out, err := git(t, srv.RepoPath(), "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", rev)
+			switch {
+			case withSigner && (err != nil || !strings.Contains(out, `Good "git" signature for person@lab`)):
+				t.Errorf("signed %s: git verify-commit: %v\n%s", rev, err, out)
+			case !withSigner && err == nil:
+				t.Errorf("unsigned %s: git verify-commit accepts it:\n%s", rev, out)
+			}
+		}
+	}
 }
