@@ -88,11 +88,10 @@ rules:
     keys: [` + KeyAPI + `]
     paths: ["overrides/*.yaml", "containers/*.yaml"]
   # The API's proposed reverts (branch revert/SHA of a quarantined
-  # revision) put back the old content of whatever that revision changed:
-  # any path. Without --propose-reverts, drop this rule.
-  - name: api-reverts
-    keys: [` + KeyAPI + `]
-    paths: ["**"]
+  # revision) are judged by these rules too: a revert of a backend's
+  # settings is accepted; a revert of anything else (fleet.yaml,
+  # frontends, ...) is refused once merged, and a person re-signs it
+  # (git cherry-pick -S, git revert -S): the API's key never gets "**".
   - name: people
     keys: [` + KeyPerson + `]
     paths: ["**"]
