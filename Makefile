@@ -36,7 +36,7 @@ test: deps contract-check geth
 # git server down, agent restart, node admission through the chain. Each
 # starts and removes its own lab.
 e2e: geth
-	$(GO) test -tags e2e -count=1 -timeout 15m ./e2e/...
+	$(GO) test -tags e2e -count=1 -timeout 25m ./e2e/...
 
 # The multi-zone lab on this machine (root: network namespaces). Ctrl-C
 # tears it down; `bin/ddc-gitops lab down` cleans up after a crash.
