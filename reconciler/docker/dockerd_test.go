@@ -83,7 +83,12 @@ func (d *dockerd) start() {
 	}
 	d.cmd = exec.Command(args[0], args[1:]...)
 	d.cmd.Stdout, d.cmd.Stderr = log, log
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own mount namespace (Go makes it private): the engine's overlay
+	// mounts are never copied into the mount namespaces other tests create
+	// meanwhile (ip netns exec, unshare), where they would stay busy
+	// ("device or resource busy" when the engine removes a container after
+	// a restart); they go away with the namespace when the engine is killed.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Unshareflags: syscall.CLONE_NEWNS}
 	if err := d.cmd.Start(); err != nil {
 		log.Close()
 		t.Fatalf("starting dockerd: %v", err)
