@@ -72,6 +72,10 @@ func (l *lab) startContainerHosts(ctx context.Context, repoURL, tokenFile string
 	if err != nil {
 		return nil, fmt.Errorf("lab: container hosts: %w", err)
 	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, fmt.Errorf("lab: container hosts: %w", err)
+	}
 	for _, m := range l.plan.machines {
 		if m.ctr == nil {
 			continue
@@ -89,13 +93,18 @@ func (l *lab) startContainerHosts(ctx context.Context, repoURL, tokenFile string
 			}
 		}
 		sock := "unix://" + filepath.Join(execRoot, "docker.sock")
-		// nsenter enters the network namespace only: ip netns exec would
-		// remount /sys, where dockerd then finds no cgroups.
-		args := []string{"--net=" + filepath.Join(netns.RunDir, ns), "--", "dockerd",
+		// unshare gives dockerd a private mount namespace of its own, so
+		// its containers' overlay mounts are never copied into the mount
+		// namespaces the lab makes later (ip netns exec of a restarted
+		// agent), where they would stay busy and make removing a container
+		// fail ("device or resource busy"). nsenter then enters the network
+		// namespace only: ip netns exec would remount /sys, where dockerd
+		// finds no cgroups. Both exec: the pid stays dockerd's.
+		args := []string{"--mount", "--propagation", "private", "--", nsenter, "--net=" + filepath.Join(netns.RunDir, ns), "--", "dockerd",
 			"--data-root", filepath.Join(hd, "docker"), "--exec-root", execRoot, "-H", sock,
 			"--pidfile", filepath.Join(hd, "docker.pid"),
 			"--bridge=none", "--iptables=false", "--ip-masq=false", "--log-level=warn"}
-		if _, err := l.startExe("dockerd "+m.name, m.name, "", nsenter, args); err != nil {
+		if _, err := l.startExe("dockerd "+m.name, m.name, "", unshare, args); err != nil {
 			return nil, err
 		}
 		eng, err := docker.Dial(sock)
