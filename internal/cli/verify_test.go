@@ -26,7 +26,7 @@ func TestExampleTrustPolicy(t *testing.T) {
 			t.Errorf("key %s: %q is not an ssh-ed25519 line", name, k.SSH)
 		}
 	}
-	if len(p.Rules) != 3 || p.AllowRewrite {
+	if len(p.Rules) != 5 || p.AllowRewrite {
 		t.Errorf("rules %d, allowRewrite %v", len(p.Rules), p.AllowRewrite)
 	}
 }
