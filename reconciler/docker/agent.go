@@ -52,6 +52,10 @@ type Agent struct {
 		rev   string
 		fleet *desired.Fleet
 	}
+	// failedRev is the newest revision that did not load (invalid); it
+	// reaches the status with the pass's result (record), never before,
+	// so a status read sees a failed revision and its error together.
+	failedRev string
 }
 
 // NewAgent checks cfg and builds the agent.
@@ -176,7 +180,7 @@ func (a *Agent) pass(ctx context.Context, steps map[string]float64) Result {
 		steps["load"] = time.Since(t).Seconds()
 		if err != nil {
 			a.mu.Lock()
-			a.status.FailedRevision = rev
+			a.failedRev = rev
 			a.mu.Unlock()
 			return a.stale(ctx, fmt.Errorf("revision %s is invalid, keeping what runs: %w", shortRev(rev), err))
 		}
@@ -185,6 +189,9 @@ func (a *Agent) pass(ctx context.Context, steps map[string]float64) Result {
 		a.cached.rev, a.cached.fleet = rev, nf
 		a.mu.Unlock()
 	}
+	a.mu.Lock()
+	a.failedRev = "" // the head is a valid revision: the invalid one is behind
+	a.mu.Unlock()
 	res := a.rec.Apply(ctx, rev, f)
 	if res.Err == nil {
 		a.mu.Lock()
@@ -231,6 +238,7 @@ func (a *Agent) record(res Result, start time.Time) {
 	s.Counts.Reconciles++
 	s.LastReconcile = now
 	s.LastResult = result
+	s.FailedRevision = a.failedRev
 	s.LastError = ""
 	if res.Err != nil {
 		s.LastError = res.Err.Error()

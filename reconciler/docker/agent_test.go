@@ -130,4 +130,33 @@ func TestAgentContainerRole(t *testing.T) {
 		}
 		return c.State == agentapi.ContainerRunning && s.LastError == "", c.State + " " + s.LastError + " " + c.Error
 	})
+
+	// An invalid revision: the status names it as failed together with
+	// its error (never one without the other), and web-1 keeps running;
+	// a valid revision after it clears it.
+	bad := filepath.Join(dir, "containers", "bad.yaml")
+	if err := os.WriteFile(bad, []byte("kind: Container\nname: bad\nno-such-field: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.Trigger().Notify("test")
+	waitFor(t, "the invalid revision in /v1/status", func() (bool, string) {
+		s := a.Status()
+		if s.FailedRevision != "" && (s.LastError == "" || s.LastResult != agentapi.ResultFailed) {
+			t.Fatalf("failed revision %s without its error: result %s, error %q", s.FailedRevision, s.LastResult, s.LastError)
+		}
+		return s.FailedRevision != "" && s.FailedRevision == s.DesiredRevision && strings.Contains(s.LastError, "bad.yaml"), s.LastResult + " " + s.LastError
+	})
+	if c := container(ptr(a.Status()), "web-1"); c.State != agentapi.ContainerRunning {
+		t.Fatalf("web-1 during the invalid revision: %+v", c)
+	}
+	if err := os.Remove(bad); err != nil {
+		t.Fatal(err)
+	}
+	a.Trigger().Notify("test")
+	waitFor(t, "a valid revision to clear the failed one", func() (bool, string) {
+		s := a.Status()
+		return s.FailedRevision == "" && s.LastError == "", s.FailedRevision + " " + s.LastError
+	})
 }
+
+func ptr[T any](v T) *T { return &v }
