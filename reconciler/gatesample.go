@@ -1,7 +1,9 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -72,76 +74,138 @@ const (
 )
 
 // parseGateStat reads the gate's columns from `show stat` CSV output into
-// s. Servers in heldOut ("backend/server") are left out of the UP counts,
-// like servers in maintenance.
+// s (the whole output at once; takeSample streams it through a
+// gateStatParser). Servers in heldOut ("backend/server") are left out of
+// the UP counts, like servers in maintenance.
 func parseGateStat(out string, s *gateSample, heldOut map[string]bool) error {
-	out = strings.TrimLeft(out, "\n")
-	header, rest, _ := strings.Cut(out, "\n")
-	if !strings.HasPrefix(header, "# ") {
-		return fmt.Errorf("no CSV header line in %.40q", out)
+	p := gateStatParser{s: s, heldOut: heldOut}
+	for line := range strings.SplitSeq(out, "\n") {
+		if err := p.line([]byte(line)); err != nil {
+			return err
+		}
 	}
-	var idx [len(gateColumns)]int
-	for i := range idx {
-		idx[i] = -1
+	return p.done()
+}
+
+// gateStatParser reads `show stat` CSV one line at a time, so a sample of
+// 10,000 servers never holds the whole output: only the gate's columns of
+// the current row are looked at, and strings are made only for the names
+// kept in the sample's maps.
+type gateStatParser struct {
+	s       *gateSample
+	heldOut map[string]bool
+	idx     [len(gateColumns)]int
+	last    int // the last column needed
+	header  bool
+	fields  [][]byte
+	key     []byte // backend/server, for heldOut
+	// The backend whose server rows are being counted.
+	curPx []byte
+	cur   UpCount
+	inCur bool
+}
+
+func (p *gateStatParser) line(line []byte) error {
+	if !p.header {
+		if len(line) == 0 {
+			return nil // HAProxy may start with an empty line
+		}
+		return p.readHeader(line)
 	}
-	last := 0
-	for i, h := range strings.Split(header[2:], ",") {
-		for j, c := range gateColumns {
-			if h == c {
-				idx[j] = i
-				last = max(last, i)
+	if len(line) == 0 {
+		return nil
+	}
+	n := 0
+	for n <= p.last {
+		f, tail, ok := bytes.Cut(line, []byte{','})
+		if len(f) > 0 && f[0] == '"' {
+			return fmt.Errorf("show stat: quoted field before column %d in %.60q", p.last, line)
+		}
+		p.fields[n] = f
+		n++
+		line = tail
+		if !ok {
+			break
+		}
+	}
+	if n <= p.last {
+		return fmt.Errorf("show stat: short row (%d fields)", n)
+	}
+	px := p.fields[p.idx[colPx]]
+	s := p.s
+	switch atoiStat(p.fields[p.idx[colType]]) {
+	case haproxy.StatFrontend:
+		s.fe5xx[string(px)] = Count{Errors: atoi64(p.fields[p.idx[colH5xx]]), Total: atoi64(p.fields[p.idx[colReqTot]])}
+	case haproxy.StatBackend:
+		s.beConn[string(px)] = Count{Errors: atoi64(p.fields[p.idx[colEcon]]), Total: atoi64(p.fields[p.idx[colStot]])}
+	case haproxy.StatServer:
+		if string(p.fields[p.idx[colBck]]) == "1" {
+			return nil // backups (failover zones) are not this backend's health
+		}
+		if len(p.heldOut) > 0 {
+			p.key = append(append(append(p.key[:0], px...), '/'), p.fields[p.idx[colSv]]...)
+			if p.heldOut[string(p.key)] {
+				return nil
+			}
+		}
+		if !p.inCur || string(p.curPx) != string(px) {
+			p.flush()
+			p.curPx = append(p.curPx[:0], px...)
+			p.inCur = true
+		}
+		st := p.fields[p.idx[colStatus]]
+		if !bytes.HasPrefix(st, []byte("MAINT")) {
+			p.cur.Eligible++
+			if serverUp(st) {
+				p.cur.Up++
 			}
 		}
 	}
-	for j, i := range idx {
+	return nil
+}
+
+// flush adds the UP count of the backend whose server rows were being read
+// (`show stat` lists each proxy's rows together).
+func (p *gateStatParser) flush() {
+	if !p.inCur {
+		return
+	}
+	u := p.s.up[string(p.curPx)]
+	u.Eligible += p.cur.Eligible
+	u.Up += p.cur.Up
+	p.s.up[string(p.curPx)] = u
+	p.cur, p.inCur = UpCount{}, false
+}
+
+func (p *gateStatParser) readHeader(header []byte) error {
+	if !bytes.HasPrefix(header, []byte("# ")) {
+		return fmt.Errorf("no CSV header line in %.40q", header)
+	}
+	for i := range p.idx {
+		p.idx[i] = -1
+	}
+	for i, h := range bytes.Split(header[2:], []byte{','}) {
+		for j, c := range gateColumns {
+			if string(h) == c {
+				p.idx[j] = i
+				p.last = max(p.last, i)
+			}
+		}
+	}
+	for j, i := range p.idx {
 		if i < 0 {
 			return fmt.Errorf("show stat has no %s column", gateColumns[j])
 		}
 	}
-	fields := make([]string, last+1)
-	for line := range strings.SplitSeq(rest, "\n") {
-		if line == "" {
-			continue
-		}
-		n := 0
-		for n <= last {
-			f, tail, ok := strings.Cut(line, ",")
-			if strings.HasPrefix(f, `"`) {
-				return fmt.Errorf("show stat: quoted field before column %d in %.60q", last, line)
-			}
-			fields[n] = f
-			n++
-			line = tail
-			if !ok {
-				break
-			}
-		}
-		if n <= last {
-			return fmt.Errorf("show stat: short row (%d fields)", n)
-		}
-		px := fields[idx[colPx]]
-		switch atoiStat(fields[idx[colType]]) {
-		case haproxy.StatFrontend:
-			s.fe5xx[px] = Count{Errors: atoi64(fields[idx[colH5xx]]), Total: atoi64(fields[idx[colReqTot]])}
-		case haproxy.StatBackend:
-			s.beConn[px] = Count{Errors: atoi64(fields[idx[colEcon]]), Total: atoi64(fields[idx[colStot]])}
-		case haproxy.StatServer:
-			if fields[idx[colBck]] == "1" {
-				continue // backups (failover zones) are not this backend's health
-			}
-			if len(heldOut) > 0 && heldOut[px+"/"+fields[idx[colSv]]] {
-				continue
-			}
-			st := fields[idx[colStatus]]
-			u := s.up[px]
-			if !strings.HasPrefix(st, "MAINT") {
-				u.Eligible++
-				if serverUp(st) {
-					u.Up++
-				}
-			}
-			s.up[px] = u
-		}
+	p.fields = make([][]byte, p.last+1)
+	p.header = true
+	return nil
+}
+
+func (p *gateStatParser) done() error {
+	p.flush()
+	if !p.header {
+		return errors.New("show stat: empty reply")
 	}
 	return nil
 }
@@ -150,26 +214,35 @@ func parseGateStat(out string, s *gateSample, heldOut map[string]bool) error {
 // weight yet, e.g. in slowstart) and DRAIN, also while going down ("UP
 // 1/3", "NOLB 1/3", "DRAIN 1/3": still up), and "no check" carry traffic
 // or could; DOWN (also "DOWN 1/2", going up) does not.
-func serverUp(status string) bool {
+func serverUp(status []byte) bool {
 	for _, p := range []string{"UP", "NOLB", "DRAIN", "no check"} {
-		if strings.HasPrefix(status, p) {
+		if bytes.HasPrefix(status, []byte(p)) {
 			return true
 		}
 	}
 	return false
 }
 
-func atoi64(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
+func atoi64(s []byte) int64 {
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' || n > (1<<62)/10 {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
 	return n
 }
 
-func atoiStat(s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
+func atoiStat(s []byte) int {
+	if len(s) == 0 {
 		return -1
 	}
-	return n
+	n := atoi64(s)
+	if n == 0 && string(s) != "0" {
+		return -1
+	}
+	return int(n)
 }
 
 // takeSample reads HAProxy's stats and probes the targets (from network
@@ -201,9 +274,10 @@ func takeSample(ctx context.Context, rt *haproxy.Runtime, ns string, targets []g
 			return nil, fmt.Errorf("health gate: probing: %w", err)
 		}
 	}
-	out, err := rt.Run(ctx, gateStatCmd)
+	p := gateStatParser{s: s, heldOut: heldOut}
+	err := rt.RunLines(ctx, gateStatCmd, p.line)
 	if err == nil {
-		err = parseGateStat(out, s, heldOut)
+		err = p.done()
 	}
 	if err != nil {
 		// The probes still count (haproxy down: its frontends do not answer).

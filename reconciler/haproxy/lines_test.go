@@ -1,0 +1,94 @@
+package haproxy_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
+)
+
+// TestRunLinesOnLiveHAProxy streams `show stat` and `show servers state`
+// from a real haproxy: the lines are the reply Run returns, one by one.
+func TestRunLinesOnLiveHAProxy(t *testing.T) {
+	in, _ := startHAProxy(t, "    server s1 127.0.0.1:9 weight 5\n    server s2 127.0.0.1:10\n")
+	ctx := testCtx(t, 20*time.Second)
+	for _, cmd := range []string{"show stat -1 7 -1", "show servers state st", "show info"} {
+		want, err := in.Runtime.Run(ctx, cmd)
+		if err != nil {
+			t.Fatalf("%s: %v", cmd, err)
+		}
+		var got []string
+		if err := in.Runtime.RunLines(ctx, cmd, func(line []byte) error {
+			got = append(got, string(line))
+			return nil
+		}); err != nil {
+			t.Fatalf("RunLines %s: %v", cmd, err)
+		}
+		// Counters (show info's uptime) may move between the reads:
+		// compare the first column of each line.
+		if len(got) == 0 {
+			t.Fatalf("%s: no lines", cmd)
+		}
+		wl := strings.Split(strings.TrimRight(want, "\n"), "\n")
+		gl := strings.Split(strings.TrimRight(strings.Join(got, "\n"), "\n"), "\n")
+		if len(wl) != len(gl) {
+			t.Fatalf("%s: %d lines streamed, Run returned %d:\n%s\n--\n%s", cmd, len(gl), len(wl), strings.Join(gl, "\n"), want)
+		}
+		for i := range wl {
+			if a, b := strings.SplitN(wl[i], ",", 2)[0], strings.SplitN(gl[i], ",", 2)[0]; cmd != "show info" && a != b {
+				t.Errorf("%s line %d: %q, want %q", cmd, i, gl[i], wl[i])
+			}
+		}
+	}
+	// The callback's error stops the read and comes back as is.
+	stop := errors.New("enough")
+	n := 0
+	err := in.Runtime.RunLines(ctx, "show stat", func([]byte) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("err = %v after %d lines, want the callback's error after 1", err, n)
+	}
+	if err := in.Runtime.RunLines(ctx, "show stat; show info", func([]byte) error { return nil }); err == nil {
+		t.Fatal("a command with ';' was sent")
+	}
+}
+
+// TestRunLinesLongAndDeadline: a line longer than the read buffer arrives
+// whole; a peer that never answers is cut by the context's deadline.
+func TestRunLinesLongAndDeadline(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", 200<<10)
+	sock := listenUnix(t, filepath.Join(dir, "long.sock"), func(c net.Conn) {
+		buf := make([]byte, 128)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte("# head\n" + long + "\nlast"))
+	})
+	r := &haproxy.Runtime{Socket: sock}
+	var got []string
+	if err := r.RunLines(testCtx(t, 5*time.Second), "show stat", func(l []byte) error {
+		got = append(got, string(l))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0] != "# head" || got[1] != long || got[2] != "last" {
+		t.Fatalf("got %d lines (%d bytes in the second)", len(got), len(got[min(1, len(got)-1)]))
+	}
+	silent := listenUnix(t, filepath.Join(dir, "silent.sock"), func(c net.Conn) {
+		buf := make([]byte, 128)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+	r = &haproxy.Runtime{Socket: silent}
+	err := r.RunLines(testCtx(t, 200*time.Millisecond), "show stat", func([]byte) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want DeadlineExceeded", err)
+	}
+}
