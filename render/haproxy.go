@@ -67,7 +67,13 @@ func dur(d desired.Duration) string { return FormatDuration(d.D()) }
 // haproxy renders haproxy.cfg.
 func (c *hostCtx) haproxy(backends []Backend) []byte {
 	w := &cfgWriter{}
-	w.b.Grow(4096 + 256*len(backends))
+	// Sized for the server lines (about 100 bytes each): at 10,000
+	// servers, growing by doubling allocated twice the file per render.
+	size := 4096 + 256*len(backends)
+	for _, b := range backends {
+		size += 128 * len(b.Servers)
+	}
+	w.b.Grow(size)
 	w.comment("", "haproxy.cfg of host "+c.host.Name+" (zone "+c.zone.Name+", fleet "+c.f.Name+").\n"+
 		"Rendered by ddc-gitops from the fleet's desired state: do not edit, changes are overwritten.")
 	w.line("# reloadGeneration:", itoa(c.zone.ReloadGeneration))

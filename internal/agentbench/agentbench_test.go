@@ -139,8 +139,14 @@ func BenchmarkAgent10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	t0 := time.Now()
-	s := e.sync(func(s *agentapi.Status) bool { return s.DesiredRevision == rev })
+	// The steps are those of the reconcile that applied rev: another
+	// trigger (the end of a gate window, an admission) may have started
+	// one before the sync, and the sync's own would then be a no-op.
+	s := e.sync(func(s *agentapi.Status) bool { return s.AppliedRevision == rev })
 	addsTotal := time.Since(t0)
+	if s.LastResult != agentapi.ResultApplied || s.Steps["runtime"] == 0 {
+		b.Fatalf("1,000 adds: the status read after applying %s is of a %s reconcile (steps %s), not of the one that applied it", rev, s.LastResult, fmtSteps(s.Steps))
+	}
 	afterFetch := 0.0
 	for _, step := range []string{"load", "actual", "plan", "runtime", "persist"} { // render is inside load
 		afterFetch += s.Steps[step]

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,9 +17,9 @@ import (
 // exactly data it does nothing and reports changed=false. A new file gets perm;
 // an existing one keeps its mode.
 func Write(path string, data []byte, perm fs.FileMode) (changed bool, err error) {
-	old, err := os.ReadFile(path)
+	same, err := sameContents(path, data)
 	switch {
-	case err == nil && bytes.Equal(old, data):
+	case err == nil && same:
 		return false, nil
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return false, fmt.Errorf("reading %s before replacing it: %w", path, err)
@@ -59,4 +60,38 @@ func Write(path string, data []byte, perm fs.FileMode) (changed bool, err error)
 		_ = d.Close()
 	}
 	return true, nil
+}
+
+// sameContents reports whether the file at path holds data, reading it in
+// chunks (a 1 MB haproxy.cfg is compared without a 1 MB copy); a file of
+// another size is not read at all.
+func sameContents(path string, data []byte) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if !st.Mode().IsRegular() || st.Size() != int64(len(data)) {
+		return false, nil
+	}
+	buf := make([]byte, 32<<10)
+	for off := 0; ; {
+		n, err := f.Read(buf)
+		if n > 0 {
+			if off+n > len(data) || !bytes.Equal(buf[:n], data[off:off+n]) {
+				return false, nil
+			}
+			off += n
+		}
+		if errors.Is(err, io.EOF) {
+			return off == len(data), nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }

@@ -54,3 +54,44 @@ func TestWriteMissingDir(t *testing.T) {
 		t.Fatal("want an error for a missing directory")
 	}
 }
+
+// TestSameContents compares across the read chunks' boundaries.
+func TestSameContents(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 100<<10+7)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	flip := func(b []byte, i int) []byte {
+		c := append([]byte(nil), b...)
+		c[i] ^= 1
+		return c
+	}
+	for _, tc := range []struct {
+		name       string
+		file, data []byte
+		want       bool
+	}{
+		{"equal", big, big, true},
+		{"empty", []byte{}, []byte{}, true},
+		{"differs in the first chunk", big, flip(big, 10), false},
+		{"differs in the last byte", big, flip(big, len(big)-1), false},
+		{"differs at a chunk boundary", big, flip(big, 32<<10), false},
+		{"shorter", big, big[:len(big)-1], false},
+		{"longer", big[:len(big)-1], big, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "f")
+			if err := os.WriteFile(p, tc.file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := sameContents(p, tc.data)
+			if err != nil || got != tc.want {
+				t.Fatalf("sameContents = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := sameContents(filepath.Join(dir, "missing"), nil); !os.IsNotExist(err) {
+		t.Fatalf("missing file: err = %v, want not-exist", err)
+	}
+}
