@@ -3,12 +3,10 @@ package reconciler
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
@@ -57,9 +55,8 @@ func (t gateTarget) dialAddr(held map[netip.Addr]bool) string {
 }
 
 // gateColumns are the `show stat` columns the gate reads, all of them
-// before the first column HAProxy may quote (last_chk), so a row is cut at
-// commas up to the last one needed and the rest is never looked at.
-var gateColumns = [...]string{"pxname", "svname", "stot", "econ", "status", "bck", "type", "hrsp_5xx", "req_tot"}
+// before the first column HAProxy may quote (last_chk).
+var gateColumns = []string{"pxname", "svname", "stot", "econ", "status", "bck", "type", "hrsp_5xx", "req_tot"}
 
 const (
 	colPx = iota
@@ -74,140 +71,73 @@ const (
 )
 
 // parseGateStat reads the gate's columns from `show stat` CSV output into
-// s (the whole output at once; takeSample streams it through a
-// gateStatParser). Servers in heldOut ("backend/server") are left out of
-// the UP counts, like servers in maintenance.
+// s (the whole output at once; takeSample streams it). Servers in heldOut
+// ("backend/server") are left out of the UP counts, like servers in
+// maintenance.
 func parseGateStat(out string, s *gateSample, heldOut map[string]bool) error {
-	p := gateStatParser{s: s, heldOut: heldOut}
-	for line := range strings.SplitSeq(out, "\n") {
-		if err := p.line([]byte(line)); err != nil {
-			return err
-		}
-	}
-	return p.done()
+	c := gateCounter{s: s, heldOut: heldOut}
+	err := haproxy.ParseStatColumns(out, gateColumns, c.row)
+	c.flush()
+	return err
 }
 
-// gateStatParser reads `show stat` CSV one line at a time, so a sample of
-// 10,000 servers never holds the whole output: only the gate's columns of
-// the current row are looked at, and strings are made only for the names
-// kept in the sample's maps.
-type gateStatParser struct {
+// gateCounter adds `show stat` rows (gateColumns) to a sample; strings are
+// made only for the names kept in the sample's maps.
+type gateCounter struct {
 	s       *gateSample
 	heldOut map[string]bool
-	idx     [len(gateColumns)]int
-	last    int // the last column needed
-	header  bool
-	fields  [][]byte
 	key     []byte // backend/server, for heldOut
-	// The backend whose server rows are being counted.
+	// The backend whose server rows are being counted (`show stat` lists
+	// each proxy's rows together).
 	curPx []byte
 	cur   UpCount
 	inCur bool
 }
 
-func (p *gateStatParser) line(line []byte) error {
-	if !p.header {
-		if len(line) == 0 {
-			return nil // HAProxy may start with an empty line
-		}
-		return p.readHeader(line)
-	}
-	if len(line) == 0 {
-		return nil
-	}
-	n := 0
-	for n <= p.last {
-		f, tail, ok := bytes.Cut(line, []byte{','})
-		if len(f) > 0 && f[0] == '"' {
-			return fmt.Errorf("show stat: quoted field before column %d in %.60q", p.last, line)
-		}
-		p.fields[n] = f
-		n++
-		line = tail
-		if !ok {
-			break
-		}
-	}
-	if n <= p.last {
-		return fmt.Errorf("show stat: short row (%d fields)", n)
-	}
-	px := p.fields[p.idx[colPx]]
-	s := p.s
-	switch atoiStat(p.fields[p.idx[colType]]) {
+func (c *gateCounter) row(f [][]byte) error {
+	px := f[colPx]
+	s := c.s
+	switch atoiStat(f[colType]) {
 	case haproxy.StatFrontend:
-		s.fe5xx[string(px)] = Count{Errors: atoi64(p.fields[p.idx[colH5xx]]), Total: atoi64(p.fields[p.idx[colReqTot]])}
+		s.fe5xx[string(px)] = Count{Errors: atoi64(f[colH5xx]), Total: atoi64(f[colReqTot])}
 	case haproxy.StatBackend:
-		s.beConn[string(px)] = Count{Errors: atoi64(p.fields[p.idx[colEcon]]), Total: atoi64(p.fields[p.idx[colStot]])}
+		s.beConn[string(px)] = Count{Errors: atoi64(f[colEcon]), Total: atoi64(f[colStot])}
 	case haproxy.StatServer:
-		if string(p.fields[p.idx[colBck]]) == "1" {
+		if string(f[colBck]) == "1" {
 			return nil // backups (failover zones) are not this backend's health
 		}
-		if len(p.heldOut) > 0 {
-			p.key = append(append(append(p.key[:0], px...), '/'), p.fields[p.idx[colSv]]...)
-			if p.heldOut[string(p.key)] {
+		if len(c.heldOut) > 0 {
+			c.key = append(append(append(c.key[:0], px...), '/'), f[colSv]...)
+			if c.heldOut[string(c.key)] {
 				return nil
 			}
 		}
-		if !p.inCur || string(p.curPx) != string(px) {
-			p.flush()
-			p.curPx = append(p.curPx[:0], px...)
-			p.inCur = true
+		if !c.inCur || string(c.curPx) != string(px) {
+			c.flush()
+			c.curPx = append(c.curPx[:0], px...)
+			c.inCur = true
 		}
-		st := p.fields[p.idx[colStatus]]
+		st := f[colStatus]
 		if !bytes.HasPrefix(st, []byte("MAINT")) {
-			p.cur.Eligible++
+			c.cur.Eligible++
 			if serverUp(st) {
-				p.cur.Up++
+				c.cur.Up++
 			}
 		}
 	}
 	return nil
 }
 
-// flush adds the UP count of the backend whose server rows were being read
-// (`show stat` lists each proxy's rows together).
-func (p *gateStatParser) flush() {
-	if !p.inCur {
+// flush adds the UP count of the backend whose rows were being read.
+func (c *gateCounter) flush() {
+	if !c.inCur {
 		return
 	}
-	u := p.s.up[string(p.curPx)]
-	u.Eligible += p.cur.Eligible
-	u.Up += p.cur.Up
-	p.s.up[string(p.curPx)] = u
-	p.cur, p.inCur = UpCount{}, false
-}
-
-func (p *gateStatParser) readHeader(header []byte) error {
-	if !bytes.HasPrefix(header, []byte("# ")) {
-		return fmt.Errorf("no CSV header line in %.40q", header)
-	}
-	for i := range p.idx {
-		p.idx[i] = -1
-	}
-	for i, h := range bytes.Split(header[2:], []byte{','}) {
-		for j, c := range gateColumns {
-			if string(h) == c {
-				p.idx[j] = i
-				p.last = max(p.last, i)
-			}
-		}
-	}
-	for j, i := range p.idx {
-		if i < 0 {
-			return fmt.Errorf("show stat has no %s column", gateColumns[j])
-		}
-	}
-	p.fields = make([][]byte, p.last+1)
-	p.header = true
-	return nil
-}
-
-func (p *gateStatParser) done() error {
-	p.flush()
-	if !p.header {
-		return errors.New("show stat: empty reply")
-	}
-	return nil
+	u := c.s.up[string(c.curPx)]
+	u.Eligible += c.cur.Eligible
+	u.Up += c.cur.Up
+	c.s.up[string(c.curPx)] = u
+	c.cur, c.inCur = UpCount{}, false
 }
 
 // serverUp reads a server's `show stat` status: UP, NOLB (up with no
@@ -274,11 +204,9 @@ func takeSample(ctx context.Context, rt *haproxy.Runtime, ns string, targets []g
 			return nil, fmt.Errorf("health gate: probing: %w", err)
 		}
 	}
-	p := gateStatParser{s: s, heldOut: heldOut}
-	err := rt.RunLines(ctx, gateStatCmd, p.line)
-	if err == nil {
-		err = p.done()
-	}
+	c := gateCounter{s: s, heldOut: heldOut}
+	err := rt.StatColumns(ctx, gateStatCmd, gateColumns, c.row)
+	c.flush()
 	if err != nil {
 		// The probes still count (haproxy down: its frontends do not answer).
 		s.up, s.fe5xx, s.beConn = map[string]UpCount{}, map[string]Count{}, map[string]Count{}

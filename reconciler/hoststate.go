@@ -21,26 +21,31 @@ func (a *Agent) HostState(ctx context.Context) agentapi.HostState {
 		pending[key] = true
 	}
 	out := agentapi.HostState{Host: a.cfg.Host, Backends: []agentapi.BackendState{}, VIPs: []agentapi.VIPState{}}
-	rows, err := a.runtime.ShowStat(ctx)
-	if err != nil {
-		out.Error = err.Error()
-	}
+	// The server rows only, streamed: at 10,000 servers a full `show
+	// stat` parsed into rows is tens of megabytes per status page refresh.
 	idx := map[string]int{}
-	for _, r := range rows {
-		if r.Type != haproxy.StatServer {
-			continue
+	var key []byte
+	err := a.runtime.StatColumns(ctx, "show stat -1 4 -1", hostStateColumns, func(f [][]byte) error {
+		if atoiStat(f[3]) != haproxy.StatServer {
+			return nil
 		}
-		i, ok := idx[r.Proxy]
+		px := f[0]
+		i, ok := idx[string(px)]
 		if !ok {
 			i = len(out.Backends)
-			idx[r.Proxy] = i
-			out.Backends = append(out.Backends, agentapi.BackendState{Name: r.Proxy})
+			idx[string(px)] = i
+			out.Backends = append(out.Backends, agentapi.BackendState{Name: string(px)})
 		}
-		st := serverStatus(r.Status)
-		if pending[r.Proxy+"/"+r.Name] {
+		st := serverStatus(string(f[2]))
+		key = append(append(append(key[:0], px...), '/'), f[1]...)
+		if pending[string(key)] {
 			st = "PENDING"
 		}
-		out.Backends[i].Servers = append(out.Backends[i].Servers, agentapi.ServerState{Name: r.Name, Status: st, Backup: r.Backup})
+		out.Backends[i].Servers = append(out.Backends[i].Servers, agentapi.ServerState{Name: string(f[1]), Status: st, Backup: string(f[4]) == "1"})
+		return nil
+	})
+	if err != nil {
+		out.Error = err.Error()
 	}
 	if ka := a.cfg.Keepalived; ka != nil {
 		if conf, err := os.ReadFile(cmp.Or(ka.ConfigPath, keepalived.DefaultConfigPath)); err == nil {
@@ -55,6 +60,9 @@ func (a *Agent) HostState(ctx context.Context) agentapi.HostState {
 	}
 	return out
 }
+
+// hostStateColumns are the `show stat` columns HostState reads.
+var hostStateColumns = []string{"pxname", "svname", "status", "type", "bck"}
 
 // serverStatus reduces HAProxy's status column to its state: "UP 1/3"
 // (going down) is UP, "DOWN 1/2" (going up) DOWN, "MAINT (via b/s)" MAINT;

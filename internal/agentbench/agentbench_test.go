@@ -81,6 +81,19 @@ func BenchmarkAgent10k(b *testing.B) {
 	for range 21 {
 		showReads = append(showReads, e.showServersState())
 	}
+	// The host state the status page reads (GET /v1/state: every
+	// server's status), 11 reads.
+	var stateReads []time.Duration
+	for range 11 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t0 := time.Now()
+		hs, err := e.client.HostState(ctx)
+		cancel()
+		if err != nil || hs.Error != "" || len(hs.Backends) == 0 || len(hs.Backends[0].Servers) < nodes {
+			b.Fatalf("host state: %v %+v", err, hs)
+		}
+		stateReads = append(stateReads, time.Since(t0))
+	}
 	var noops []time.Duration
 	var steadyRSS int
 	cpu0 := e.cpu()
@@ -162,6 +175,7 @@ func BenchmarkAgent10k(b *testing.B) {
 	rep.line("agent memory after the no-op reconciles", "VmRSS %.1f MB = RssAnon %.1f MB (heap, stacks) + RssFile %.1f MB (the binary's pages)",
 		mb(steadyFields["VmRSS"]), mb(steadyFields["RssAnon"]), mb(steadyFields["RssFile"]))
 	rep.line("show servers state, one read (median of 21)", "%.2f ms", ms(showMed))
+	rep.line("host state for the status page (GET /v1/state, every server's status; median of 11)", "%.2f ms", ms(median(stateReads)))
 	rep.goal("no-op reconcile (median of 40)", fmt.Sprintf("%.2f ms = %.2fx one read", ms(noopMed), float64(noopMed)/float64(showMed)),
 		fmt.Sprintf("<= %.1fx one read (%.2f ms)", goalNoopFactor, goalNoopFactor*ms(showMed)), float64(noopMed) <= goalNoopFactor*float64(showMed))
 	rep.line("no-op reconcile steps (last)", "%s", fmtSteps(noopSteps))

@@ -2,11 +2,13 @@ package haproxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -76,4 +78,112 @@ func (r *Runtime) RunLines(ctx context.Context, cmd string, fn func(line []byte)
 			return fmt.Errorf("reading %q from haproxy: %w", cmd, err)
 		}
 	}
+}
+
+// StatColumns runs a `show stat` command (e.g. "show stat -1 7 -1") and
+// hands fn each row's fields of the columns cols, in the order of cols (the
+// slices are valid during the call only), as the reply streams in: the
+// reply of 10,000 servers is never held, and only the fields up to the
+// last column asked for are looked at. The columns must come before the
+// first one HAProxy may quote (last_chk and later). A reply without the
+// CSV header (an error text) or without one of cols is an error.
+func (r *Runtime) StatColumns(ctx context.Context, cmd string, cols []string, fn func(row [][]byte) error) error {
+	p := NewStatColumnParser(cols, fn)
+	if err := r.RunLines(ctx, cmd, p.Line); err != nil {
+		return err
+	}
+	return p.Done()
+}
+
+// StatColumnParser reads `show stat` CSV one line at a time (see
+// StatColumns); it also parses a reply held whole, line by line.
+type StatColumnParser struct {
+	cols   []string
+	fn     func(row [][]byte) error
+	idx    []int // the column index of each of cols
+	last   int
+	header bool
+	fields [][]byte // a row's fields up to last
+	row    [][]byte // the fields of cols, handed to fn
+}
+
+// NewStatColumnParser returns a parser handing fn the columns cols of each row.
+func NewStatColumnParser(cols []string, fn func(row [][]byte) error) *StatColumnParser {
+	return &StatColumnParser{cols: cols, fn: fn}
+}
+
+// Line parses one line (without its newline).
+func (p *StatColumnParser) Line(line []byte) error {
+	if len(line) == 0 {
+		return nil // HAProxy starts and ends the CSV with empty lines
+	}
+	if !p.header {
+		return p.readHeader(line)
+	}
+	n := 0
+	for n <= p.last {
+		f, tail, ok := bytes.Cut(line, []byte{','})
+		if len(f) > 0 && f[0] == '"' {
+			return fmt.Errorf("show stat: quoted field before column %d in %.60q", p.last, line)
+		}
+		p.fields[n] = f
+		n++
+		line = tail
+		if !ok {
+			break
+		}
+	}
+	if n <= p.last {
+		return fmt.Errorf("show stat: short row (%d fields, want at least %d)", n, p.last+1)
+	}
+	for j, i := range p.idx {
+		p.row[j] = p.fields[i]
+	}
+	return p.fn(p.row)
+}
+
+func (p *StatColumnParser) readHeader(header []byte) error {
+	if !bytes.HasPrefix(header, []byte("# ")) {
+		return fmt.Errorf("show stat: no CSV header line in %.60q", header)
+	}
+	p.idx = make([]int, len(p.cols))
+	for j := range p.idx {
+		p.idx[j] = -1
+	}
+	for i, h := range bytes.Split(header[2:], []byte{','}) {
+		for j, c := range p.cols {
+			if string(h) == c {
+				p.idx[j] = i
+				p.last = max(p.last, i)
+			}
+		}
+	}
+	for j, i := range p.idx {
+		if i < 0 {
+			return fmt.Errorf("show stat has no %s column", p.cols[j])
+		}
+	}
+	p.fields = make([][]byte, p.last+1)
+	p.row = make([][]byte, len(p.cols))
+	p.header = true
+	return nil
+}
+
+// Done reports a reply that had no header at all.
+func (p *StatColumnParser) Done() error {
+	if !p.header {
+		return errors.New("show stat: empty reply")
+	}
+	return nil
+}
+
+// ParseStatColumns is StatColumns over a reply held whole.
+func ParseStatColumns(out string, cols []string, fn func(row [][]byte) error) error {
+	p := NewStatColumnParser(cols, fn)
+	for line := range strings.SplitSeq(out, "\n") {
+		if err := p.Line([]byte(line)); err != nil {
+			return err
+		}
+	}
+	return p.Done()
 }

@@ -92,3 +92,38 @@ func TestRunLinesLongAndDeadline(t *testing.T) {
 		t.Fatalf("err = %v, want DeadlineExceeded", err)
 	}
 }
+
+// TestParseStatColumns: the columns asked for, in their order, whatever
+// the header's; every malformed reply is an error naming what is wrong.
+func TestParseStatColumns(t *testing.T) {
+	const hdr = "# pxname,svname,qcur,status,type,last_chk\n"
+	for _, tc := range []struct {
+		name, out string
+		want      []string // rows as "type|pxname|status"
+		err       string
+	}{
+		{"rows", "\n" + hdr + "fe,FRONTEND,,OPEN,0,\nbe,s1,0,UP,2,\"L7OK, 200\"\n\n", []string{"0|fe|OPEN", "2|be|UP"}, ""},
+		{"no header", "Unknown command. Please enter one of the following commands only :\n", nil, "no CSV header"},
+		{"empty", "", nil, "empty reply"},
+		{"missing column", "# pxname,svname,status\nbe,s1,UP\n", nil, "no type column"},
+		{"short row", hdr + "be,s1\n", nil, "short row"},
+		{"quoted before the last column", "# pxname,last_chk,status,type\nbe,\"a,b\",UP,2\n", nil, "quoted field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			err := haproxy.ParseStatColumns(tc.out, []string{"type", "pxname", "status"}, func(f [][]byte) error {
+				got = append(got, string(f[0])+"|"+string(f[1])+"|"+string(f[2]))
+				return nil
+			})
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
