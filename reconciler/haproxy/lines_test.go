@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,44 @@ func TestParseStatColumns(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestEachServerStateMatchesShowServersState: the streamed rows hold the
+// numeric columns ShowServersState parses, on a real haproxy.
+func TestEachServerStateMatchesShowServersState(t *testing.T) {
+	in, _ := startHAProxy(t, "    server s1 127.0.0.1:9 weight 5 check inter 1h\n    server s2 127.0.0.1:10 disabled\n    server s3 127.0.0.1:11 weight 0\n")
+	ctx := testCtx(t, 20*time.Second)
+	for _, be := range []string{"st", ""} {
+		want, err := in.Runtime.ShowServersState(ctx, be)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []haproxy.ServerStateRow
+		if err := in.Runtime.EachServerState(ctx, be, func(b, name []byte, r haproxy.ServerStateRow) error {
+			r.Backend, r.Name = string(b), string(name)
+			got = append(got, r)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || len(got) == 0 {
+			t.Fatalf("backend %q: %d rows streamed, %d parsed", be, len(got), len(want))
+		}
+		for i, w := range want {
+			w2 := haproxy.ServerStateRow{BackendID: w.BackendID, Backend: w.Backend, ID: w.ID, Name: w.Name, Port: w.Port,
+				OpState: w.OpState, AdminState: w.AdminState, UWeight: w.UWeight, IWeight: w.IWeight, CheckStatus: w.CheckStatus,
+				CheckResult: w.CheckResult, CheckHealth: w.CheckHealth, CheckState: w.CheckState, CheckPort: w.CheckPort}
+			if !reflect.DeepEqual(got[i], w2) {
+				t.Errorf("backend %q row %d: streamed %+v, parsed %+v", be, i, got[i], w2)
+			}
+		}
+	}
+	stop := errors.New("stop")
+	if err := in.Runtime.EachServerState(ctx, "st", func([]byte, []byte, haproxy.ServerStateRow) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the callback's", err)
+	}
+	if err := in.Runtime.EachServerState(ctx, "nope", func([]byte, []byte, haproxy.ServerStateRow) error { return nil }); err == nil {
+		t.Fatal("an unknown backend read without an error")
 	}
 }
