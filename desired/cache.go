@@ -15,7 +15,9 @@ type BlobHasher interface {
 // Cache makes repeated loads of a changing fleet cost what changed: a node
 // file whose path and blob hash are those of the previous load is not read
 // or decoded again; its node (and its problems, if any) are taken from that
-// load. Only an fs.FS that is a BlobHasher benefits; other file systems are
+// load. When the previous load was valid and the file system can tell that
+// only node files changed (a DirDiffer), only those are decoded and
+// validated (incremental.go). Only an fs.FS that is a BlobHasher benefits; other file systems are
 // loaded in full. The result of Cache.Load is the same as Load's.
 //
 // Fleets loaded through one Cache share their unchanged nodes: treat them
@@ -29,6 +31,9 @@ type Cache struct {
 	// clean holds the blob hashes of the previous load's files in which
 	// the plaintext-key scan found nothing: they are not read again.
 	clean map[string]bool
+	// last is the last valid load, for the next one to decode and
+	// validate only the node files that changed (incremental.go).
+	last *lastLoad
 }
 
 type cachedNode struct {
@@ -43,7 +48,14 @@ type cachedNode struct {
 func (c *Cache) Load(fsys fs.FS) (*Fleet, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return loader{cache: c}.load(fsys)
+	if f, ok := c.loadChanged(fsys); ok {
+		return f, nil
+	}
+	f, idx, err := loader{cache: c}.loadIndexed(fsys)
+	if err == nil && idx != nil && c.nodes != nil && c.clean != nil {
+		c.last = &lastLoad{fsys: fsys, fleet: f, idx: idx}
+	}
+	return f, err
 }
 
 // reuseNodes fills nodes and results for the files of fsys the cache holds

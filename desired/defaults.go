@@ -149,11 +149,17 @@ func SetDefaults(f *Fleet) {
 	}
 
 	for _, n := range f.Nodes {
-		setStr(&n.State, "ready")
+		setNodeDefaults(n)
 	}
 	setContainerDefaults(f)
 	setDNSDefaults(f)
 	setHealthGateDefaults(f)
+}
+
+// setNodeDefaults fills one node's defaults (a Cache's incremental load
+// calls it for the nodes it decodes).
+func setNodeDefaults(n *Node) {
+	setStr(&n.State, "ready")
 }
 
 func setStr(p *string, v string) {

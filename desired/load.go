@@ -49,21 +49,31 @@ type loader struct {
 }
 
 func (l loader) load(fsys fs.FS) (*Fleet, error) {
+	f, _, err := l.loadIndexed(fsys)
+	return f, err
+}
+
+// loadIndexed is load that also returns, for a valid fleet, the node
+// indexes its validation built.
+func (l loader) loadIndexed(fsys fs.FS) (*Fleet, *nodeIndex, error) {
 	f, errs, b := l.decode(fsys)
 	if len(errs) > MaxErrors {
 		// Enough to fix first: validating the rest would only add more.
-		return f, capErrors(errs, MaxErrors, "")
+		return f, nil, capErrors(errs, MaxErrors, "")
 	}
+	var idx *nodeIndex
 	if f != nil {
 		errs = append(errs, dropNulls(f)...)
 		SetDefaults(f)
-		errs = append(errs, validate(f, b)...)
+		var verrs Errors
+		verrs, idx = validateNodes(f, b, nil, f.Nodes)
+		errs = append(errs, verrs...)
 	}
 	errs = capErrors(errs, MaxErrors, "")
 	if err := errs.Err(); err != nil {
-		return f, err
+		return f, nil, err
 	}
-	return f, nil
+	return f, idx, nil
 }
 
 // Decode strictly decodes every file of the fleet in fsys without defaults or

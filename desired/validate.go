@@ -21,7 +21,24 @@ func Validate(f *Fleet) Errors {
 // reported again as dangling, and a fleet.yaml that failed to decode is not
 // validated field by field.
 func validate(f *Fleet, b broken) Errors {
-	v := newValidator(f, b)
+	errs, _ := validateNodes(f, b, nil, f.Nodes)
+	return errs
+}
+
+// nodeIndex holds the node indexes of a validation run, for a Cache to
+// validate the next revision's changed nodes against (incremental.go).
+type nodeIndex struct {
+	nodes     map[string]*Node // every node by name
+	pubKeys   map[string]*Node
+	endpoints map[endpoint]*Node
+}
+
+// validateNodes is validate checking the nodes in check one by one. idx,
+// when not nil, indexes f's nodes: every one by name, and the pubKeys and
+// endpoints of the nodes not in check (validated before); the check of
+// the others adds theirs. It returns the indexes it ran with.
+func validateNodes(f *Fleet, b broken, idx *nodeIndex, check []*Node) (Errors, *nodeIndex) {
+	v := newValidator(f, b, idx)
 	v.fleet()
 	v.healthGate()
 	for _, z := range f.Zones {
@@ -34,14 +51,14 @@ func validate(f *Fleet, b broken) Errors {
 		v.backend(be)
 	}
 	v.backendServerNames()
-	for _, n := range f.Nodes {
+	for _, n := range check {
 		v.node(n)
 	}
 	v.containers()
 	v.overrides()
 	v.freeze()
 	v.errs.Sort()
-	return v.errs
+	return v.errs, &nodeIndex{nodes: v.nodes, pubKeys: v.pubKeys, endpoints: v.endpoints}
 }
 
 // broken names the objects whose files failed to decode and were left out
@@ -99,20 +116,24 @@ type endpoint struct {
 	port       int
 }
 
-func newValidator(f *Fleet, b broken) *validator {
+func newValidator(f *Fleet, b broken, idx *nodeIndex) *validator {
 	v := &validator{
 		f:         f,
 		broken:    b,
 		zones:     make(map[string]*Zone, len(f.Zones)),
 		backends:  make(map[string]*Backend, len(f.Backends)),
-		nodes:     make(map[string]*Node, len(f.Nodes)),
 		vipZone:   map[string]*Zone{},
 		hostNames: map[string]ref{},
 		vipNames:  map[string]ref{},
 		addrs:     map[netip.Addr]ref{},
 		routerIDs: map[vrid]ref{},
-		pubKeys:   make(map[string]*Node, len(f.Nodes)),
-		endpoints: make(map[endpoint]*Node, len(f.Nodes)),
+	}
+	if idx != nil {
+		v.nodes, v.pubKeys, v.endpoints = idx.nodes, idx.pubKeys, idx.endpoints
+	} else {
+		v.nodes = make(map[string]*Node, len(f.Nodes))
+		v.pubKeys = make(map[string]*Node, len(f.Nodes))
+		v.endpoints = make(map[endpoint]*Node, len(f.Nodes))
 	}
 	for _, z := range f.Zones {
 		if first, dup := v.zones[z.Name]; !dup || (!zonePlaced(first) && zonePlaced(z)) {
@@ -129,9 +150,11 @@ func newValidator(f *Fleet, b broken) *validator {
 			v.backends[be.Name] = be
 		}
 	}
-	for _, n := range f.Nodes {
-		if first, dup := v.nodes[n.Name]; !dup || (!filePlaced(first.File, first.Name) && filePlaced(n.File, n.Name)) {
-			v.nodes[n.Name] = n
+	if idx == nil {
+		for _, n := range f.Nodes {
+			if first, dup := v.nodes[n.Name]; !dup || (!filePlaced(first.File, first.Name) && filePlaced(n.File, n.Name)) {
+				v.nodes[n.Name] = n
+			}
 		}
 	}
 	return v

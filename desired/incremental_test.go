@@ -1,0 +1,213 @@
+package desired
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/internal/fleetgen"
+)
+
+// TestIncrementalLoadEqualsFullLoad commits a series of changes to a real
+// git repository and loads each commit through one Cache (the incremental
+// path where it applies) and with Load (in full): the fleets and the
+// errors must be the same, and the incremental path must be taken where
+// it should.
+func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	const nodes, zones = 300, 2
+	dir := t.TempDir()
+	gitCmd := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(files map[string]string) {
+		t.Helper()
+		for p, c := range files {
+			full := filepath.Join(dir, filepath.FromSlash(p))
+			if c == "" {
+				if err := os.Remove(full); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	gen, err := fleetgen.Generate(nodes, zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := map[string]string{}
+	for p, f := range gen {
+		seed[p] = string(f.Data)
+	}
+	gitCmd("init", "-q", "-b", "main")
+	write(seed)
+	gitCmd("add", "-A")
+	gitCmd("commit", "-q", "-m", "seed")
+
+	node := func(i, weight int) string { return string(fleetgen.NodeFile(i, zones, weight)) }
+	// An existing node's file with one line replaced.
+	edit := func(i int, old, new string) string {
+		s := node(i, 100)
+		if !strings.Contains(s, old) {
+			t.Fatalf("node %d has no %q", i, old)
+		}
+		return strings.Replace(s, old, new, 1)
+	}
+	pubKeyOf := func(i int) string {
+		for _, l := range strings.Split(node(i, 1), "\n") {
+			if k, ok := strings.CutPrefix(l, "pubKey: "); ok {
+				return k
+			}
+		}
+		t.Fatal("no pubKey")
+		return ""
+	}
+	hostOf := func(i int) string { return fleetgen.NodeAddress(i) }
+
+	steps := []struct {
+		name        string
+		files       map[string]string // "" removes
+		incremental bool              // the Cache must take the incremental path
+	}{
+		{"seed", nil, false},
+		{"one weight", map[string]string{fleetgen.NodePath(7): node(7, 42)}, true},
+		{"adds and removals", map[string]string{
+			fleetgen.NodePath(nodes): node(nodes, 10), fleetgen.NodePath(nodes + 1): node(nodes+1, 10), fleetgen.NodePath(nodes + 2): node(nodes+2, 10),
+			fleetgen.NodePath(3): "", fleetgen.NodePath(4): "",
+		}, true},
+		{"a duplicate pubKey", map[string]string{fleetgen.NodePath(10): edit(10, "pubKey: "+pubKeyOf(10), "pubKey: "+pubKeyOf(11))}, false},
+		{"fixed", map[string]string{fleetgen.NodePath(10): node(10, 100)}, false}, // after an invalid load: in full
+		{"a weight again", map[string]string{fleetgen.NodePath(12): node(12, 3)}, true},
+		{"the same host and port as another node", map[string]string{fleetgen.NodePath(14): edit(14, "host: "+hostOf(14), "host: "+hostOf(16))}, false},
+		{"fixed again", map[string]string{fleetgen.NodePath(14): node(14, 100)}, false},
+		{"an unknown zone", map[string]string{fleetgen.NodePath(20): edit(20, "zone: z00", "zone: mars")}, false},
+		{"back", map[string]string{fleetgen.NodePath(20): node(20, 100)}, false},
+		{"a renamed node (file moved, name changed)", map[string]string{
+			fleetgen.NodePath(30): "", "nodes/renamed-30.yaml": edit(30, "name: "+fleetgen.NodeName(30), "name: renamed-30"),
+		}, true},
+		{"a name that does not match its file", map[string]string{fleetgen.NodePath(31): edit(31, "name: "+fleetgen.NodeName(31), "name: other-31")}, false},
+		{"back once more", map[string]string{fleetgen.NodePath(31): node(31, 100)}, false},
+		{"two files of one node name", map[string]string{"nodes/copy.yaml": edit(32, "weight: 100", "weight: 1")}, false},
+		{"copy removed", map[string]string{"nodes/copy.yaml": ""}, false},
+		{"a weight out of range", map[string]string{fleetgen.NodePath(33): node(33, 1000)}, false},
+		{"in range", map[string]string{fleetgen.NodePath(33): node(33, 256)}, false},
+		{"an unknown field", map[string]string{fleetgen.NodePath(34): node(34, 100) + "colour: blue\n"}, false},
+		{"known fields only", map[string]string{fleetgen.NodePath(34): node(34, 100)}, false},
+		{"a plaintext key in a node file", map[string]string{fleetgen.NodePath(35): node(35, 100) + "# -----BEGIN PRIVATE KEY-----\n"}, false},
+		{"no key", map[string]string{fleetgen.NodePath(35): node(35, 100)}, false},
+		{"a .yml file in nodes/", map[string]string{"nodes/x.yml": node(36, 1)}, false},
+		{"the .yml file removed", map[string]string{"nodes/x.yml": ""}, false},
+		{"a zone and a node at once", map[string]string{
+			"zones/z00/zone.yaml": strings.Replace(seed["zones/z00/zone.yaml"], "\n", "\n# a comment\n", 1), fleetgen.NodePath(40): node(40, 9),
+		}, false},
+		{"nodes only again", map[string]string{fleetgen.NodePath(41): node(41, 9)}, true},
+		{"a node state", map[string]string{fleetgen.NodePath(42): node(42, 100) + "state: drain\n"}, true},
+		{"a node removed that nothing else names", map[string]string{fleetgen.NodePath(43): ""}, true},
+		{"nothing changed in the tree", nil, true},
+		{"more node files than an incremental load takes", manyWeights(maxIncremental+1, zones), false},
+		{"then one", map[string]string{fleetgen.NodePath(44): node(44, 44)}, true},
+	}
+	var c Cache
+	for i, st := range steps {
+		if i > 0 {
+			write(st.files)
+			gitCmd("add", "-A")
+			gitCmd("commit", "-q", "--allow-empty", "-m", st.name)
+		}
+		fsys, _, err := gittree.Open(dir, "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := 0
+		if c.last != nil {
+			before = c.last.incremental
+		}
+		got, gotErr := c.Load(fsys)
+		took := c.last != nil && c.last.incremental == before+1
+		want, wantErr := Load(fsys)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("step %q: Cache.Load error\n%v\nLoad error\n%v", st.name, gotErr, wantErr)
+		}
+		if took != st.incremental {
+			t.Errorf("step %q: incremental path taken = %v, want %v", st.name, took, st.incremental)
+		}
+		if wantErr != nil {
+			continue
+		}
+		if diff := fleetDiff(got, want); diff != "" {
+			t.Fatalf("step %q: the fleets differ: %s", st.name, diff)
+		}
+	}
+}
+
+// fleetDiff compares two loaded fleets: every object, and the files the
+// position index knows.
+func fleetDiff(a, b *Fleet) string {
+	ka := slices.Sorted(mapsKeys(a.Source.files))
+	kb := slices.Sorted(mapsKeys(b.Source.files))
+	if !slices.Equal(ka, kb) {
+		return fmt.Sprintf("source files %d vs %d", len(ka), len(kb))
+	}
+	for _, k := range ka {
+		x, y := a.Source.files[k].build(), b.Source.files[k].build()
+		if !reflect.DeepEqual(x.values, y.values) || !reflect.DeepEqual(x.keys, y.keys) || !reflect.DeepEqual(x.kinds, y.kinds) {
+			return "the position index of " + k
+		}
+	}
+	ac, bc := *a, *b
+	ac.Source, bc.Source = Source{}, Source{}
+	if len(ac.Nodes) != len(bc.Nodes) {
+		return fmt.Sprintf("%d nodes vs %d", len(ac.Nodes), len(bc.Nodes))
+	}
+	for i := range ac.Nodes {
+		if !reflect.DeepEqual(ac.Nodes[i], bc.Nodes[i]) {
+			return fmt.Sprintf("node %d: %+v vs %+v", i, *ac.Nodes[i], *bc.Nodes[i])
+		}
+	}
+	if !reflect.DeepEqual(ac, bc) {
+		return "fleet objects other than nodes"
+	}
+	return ""
+}
+
+func mapsKeys(m map[string]*fileIndex) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// manyWeights changes or adds n node files.
+func manyWeights(n, zones int) map[string]string {
+	out := map[string]string{}
+	for i := 100; i < 100+n && i < 300; i++ {
+		out[fleetgen.NodePath(i)] = string(fleetgen.NodeFile(i, zones, 77))
+	}
+	for i := 0; len(out) < n; i++ {
+		out[fleetgen.NodePath(300+i)] = string(fleetgen.NodeFile(300+i, zones, 77))
+	}
+	return out
+}
