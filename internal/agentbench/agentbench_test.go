@@ -118,6 +118,7 @@ func BenchmarkAgent10k(b *testing.B) {
 	rounds := max(b.N, 20)
 	var oneNode []time.Duration
 	var oneSteps []map[string]float64
+	var oneReconcile []time.Duration // the agent's own reconcile durations
 	var oneCPU time.Duration
 	for i := range rounds {
 		k := (i * 7919) % nodes
@@ -133,6 +134,7 @@ func BenchmarkAgent10k(b *testing.B) {
 			b.Fatalf("one-node change %d: %s %s reloads %d", i, s.LastResult, s.LastError, s.Counts.HAProxyReloads)
 		}
 		oneSteps = append(oneSteps, s.Steps)
+		oneReconcile = append(oneReconcile, secs(s.LastDuration))
 	}
 	for range 20 {
 		e.sync(func(s *agentapi.Status) bool { return true })
@@ -167,10 +169,20 @@ func BenchmarkAgent10k(b *testing.B) {
 	endRSS, endHWM := e.mem()
 	// The cost of waiting: the 1,000 new servers never pass their check
 	// (nothing listens), so the admission watch keeps reading their
-	// backend; its CPU over a 3 s measuring window.
-	waitCPU0, waitT0 := e.cpu(), time.Now()
-	<-time.After(3 * time.Second)
-	waitCPU := float64(e.cpu()-waitCPU0) / float64(time.Since(waitT0))
+	// backend. The agent's CPU over four 1 s measuring windows: the least
+	// is the watch's own cost; the most also holds bursts such as
+	// haproxy's warnings about the new servers' first failed checks,
+	// which the agent relays to its log.
+	waitMin, waitMax := 0.0, 0.0
+	for i := range 4 {
+		c0, t0 := e.cpu(), time.Now()
+		<-time.After(time.Second)
+		u := float64(e.cpu()-c0) / float64(time.Since(t0))
+		if i == 0 || u < waitMin {
+			waitMin = u
+		}
+		waitMax = max(waitMax, u)
+	}
 
 	// Report.
 	showMed := median(showReads)
@@ -189,11 +201,11 @@ func BenchmarkAgent10k(b *testing.B) {
 	p50, p99 := pct(oneNode, 0.5), pct(oneNode, 0.99)
 	rep.goal(fmt.Sprintf("one-node change, push done to applied (%d rounds) p50 / p99", rounds), fmt.Sprintf("%.1f / %.1f ms", ms(p50), ms(p99)),
 		fmt.Sprintf("<= %d ms", goalOneNode.Milliseconds()), p99 <= goalOneNode)
-	rep.line("one-node change steps (median)", "%s", fmtSteps(medianSteps(oneSteps)))
+	rep.line("one-node change steps (median)", "%s; the whole reconcile %.1f ms", fmtSteps(medianSteps(oneSteps)), ms(median(oneReconcile)))
 	rep.line("agent CPU time per one-node change (user+system, mean)", "%.1f ms", ms(oneCPU/time.Duration(rounds)))
 	rep.goal("1,000 adds in haproxy and persisted, after fetch", fmt.Sprintf("%.3f s", afterFetch), fmt.Sprintf("<= %.2f s", goalAddsPersists.Seconds()), secs(afterFetch) <= goalAddsPersists)
 	rep.line("1,000 adds: reconcile result and steps", "%s (sync to done %.2f s) %s", s.LastResult, addsTotal.Seconds(), fmtSteps(s.Steps))
-	rep.line("agent CPU while the 1,000 added servers wait for a first passing check (admission watch)", "%.1f %% of one core", 100*waitCPU)
+	rep.line("agent CPU while the 1,000 added servers wait for a first passing check (admission watch), least / most of four 1 s windows", "%.1f / %.1f %% of one core", 100*waitMin, 100*waitMax)
 	rep.line("agent after the adds", "VmRSS %.1f MB, VmHWM %.1f MB", mb(endRSS), mb(endHWM))
 	b.ReportMetric(mb(steadyRSS), "MB-steady-VmRSS")
 	b.ReportMetric(mb(steadyHWM), "MB-peak-VmHWM")

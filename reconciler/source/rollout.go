@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -57,41 +56,20 @@ func (s *Source) IsAncestor(_ context.Context, a, b string) (bool, error) {
 // withdrawn decision disappears.
 var rolloutRefSpec = config.RefSpec("+" + agentapi.RolloutRefPrefix + "*:" + agentapi.RolloutRefPrefix + "*")
 
-// RolloutDecisions fetches the decision refs and returns them. When the
-// fetch fails it returns the decisions the clone already has, with the
-// error: a hold seen once is not forgotten because the remote is down.
-func (s *Source) RolloutDecisions(ctx context.Context) (agentapi.Decisions, error) {
+// RolloutDecisions returns the decision refs as of the last Sync, which
+// fetches them with the branch. When a fetch fails the clone keeps the
+// decisions it had: a hold seen once is not forgotten because the remote
+// is down.
+func (s *Source) RolloutDecisions(_ context.Context) (agentapi.Decisions, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.repo == nil {
 		return agentapi.Decisions{}, errors.New("no clone yet")
 	}
-	var ferr error
-	auth, err := s.check()
-	if err == nil {
-		timeout := s.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		fctx, cancel := context.WithTimeout(ctx, timeout)
-		err = s.repo.FetchContext(fctx, &git.FetchOptions{
-			RemoteName: remoteName,
-			RefSpecs:   []config.RefSpec{rolloutRefSpec},
-			Auth:       auth,
-			Tags:       git.NoTags,
-			Force:      true,
-			Prune:      true,
-			CABundle:   s.CABundle,
-		})
-		cancel()
-	}
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		ferr = fmt.Errorf("fetching rollout decisions: %w", err)
-	}
 	d := agentapi.Decisions{}
 	refs, err := s.repo.References()
 	if err != nil {
-		return d, errors.Join(ferr, fmt.Errorf("listing rollout decisions: %w", err))
+		return d, fmt.Errorf("listing rollout decisions: %w", err)
 	}
 	_ = refs.ForEach(func(r *plumbing.Reference) error {
 		if !strings.HasPrefix(r.Name().String(), agentapi.RolloutRefPrefix) {
@@ -102,5 +80,5 @@ func (s *Source) RolloutDecisions(ctx context.Context) (agentapi.Decisions, erro
 		}
 		return nil
 	})
-	return d, ferr
+	return d, nil
 }

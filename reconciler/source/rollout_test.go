@@ -11,8 +11,8 @@ import (
 )
 
 // TestRolloutDecisionsAndAncestry checks the optional interfaces waves use:
-// decision refs are fetched (over HTTP and from a path), a withdrawn one
-// disappears, and ancestry is read from the clone.
+// decision refs are fetched by Sync with the branch (over HTTP and from a
+// path), a withdrawn one disappears, and ancestry is read from the clone.
 func TestRolloutDecisionsAndAncestry(t *testing.T) {
 	for _, tr := range transports[:2] {
 		t.Run(tr.name, func(t *testing.T) {
@@ -37,11 +37,16 @@ func TestRolloutDecisionsAndAncestry(t *testing.T) {
 			git("update-ref", agentapi.RolloutRef(agentapi.DecisionHold, next), next)
 			git("update-ref", agentapi.RolloutRef(agentapi.DecisionPromote, seed), seed)
 			git("update-ref", "refs/ddc-rollout/other/"+seed, seed) // not a decision: ignored
+			if d, _ = src.RolloutDecisions(ctx); len(d) != 0 {
+				t.Fatalf("decisions seen before a Sync fetched them: %v", d)
+			}
+			mustSync(t, src)
 			d, err = src.RolloutDecisions(ctx)
 			if err != nil || d[next] != agentapi.DecisionHold || d[seed] != agentapi.DecisionPromote || len(d) != 2 {
 				t.Fatalf("decisions: got %v, %v", d, err)
 			}
 			git("update-ref", "-d", agentapi.RolloutRef(agentapi.DecisionHold, next))
+			mustSync(t, src)
 			d, err = src.RolloutDecisions(ctx)
 			if err != nil || d[next] != "" || len(d) != 1 {
 				t.Fatalf("after withdrawing the hold: got %v, %v", d, err)
@@ -49,6 +54,12 @@ func TestRolloutDecisionsAndAncestry(t *testing.T) {
 			// The branch did not move: a Sync still returns next.
 			if snap := mustSync(t, src); snap.Revision.Hash != next {
 				t.Errorf("head %s, want %s", snap.Revision.Hash, next)
+			}
+			// A fresh clone brings the decisions with it.
+			fresh := newSource(t, tr.url(srv))
+			mustSync(t, fresh)
+			if d, err = fresh.RolloutDecisions(ctx); err != nil || d[seed] != agentapi.DecisionPromote || len(d) != 1 {
+				t.Fatalf("decisions of a fresh clone: got %v, %v", d, err)
 			}
 
 			for _, tc := range []struct {

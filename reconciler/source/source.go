@@ -313,12 +313,17 @@ func (s *Source) removeLeftovers(log *slog.Logger) {
 // fetch updates the remote-tracking ref of the branch, forced so that a
 // rewritten branch is followed.
 func (s *Source) fetch(ctx context.Context, repo *git.Repository, auth transport.AuthMethod) error {
+	// The rollout decisions come in the same request as the branch
+	// (pruned, so a withdrawn one disappears): waves read them at every
+	// new revision, and a fetch of their own cost one more round trip to
+	// the git server (rollout.go).
 	err := repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remoteName,
-		RefSpecs:   []config.RefSpec{s.refSpec()},
+		RefSpecs:   []config.RefSpec{s.refSpec(), rolloutRefSpec},
 		Auth:       auth,
 		Tags:       git.NoTags,
 		Force:      true,
+		Prune:      true,
 		CABundle:   s.CABundle,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
