@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,4 +211,122 @@ func manyWeights(n, zones int) map[string]string {
 		out[fleetgen.NodePath(300+i)] = string(fleetgen.NodeFile(300+i, zones, 77))
 	}
 	return out
+}
+
+// TestIncrementalLoadRandomChanges: 60 commits of random node edits
+// (valid and not), each loaded both ways; the same fleet and errors.
+func TestIncrementalLoadRandomChanges(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	const nodes, zones = 200, 2
+	dir := t.TempDir()
+	gitCmd := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gen, err := fleetgen.Generate(nodes, zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, f := range gen {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitCmd("init", "-q", "-b", "main")
+	gitCmd("add", "-A")
+	gitCmd("commit", "-q", "-m", "seed")
+
+	rng := rand.New(rand.NewPCG(11, 17))
+	file := func(i int) string { return string(fleetgen.NodeFile(i, zones, 1+rng.IntN(200))) }
+	valid := []func() (path, content string){
+		func() (string, string) { i := rng.IntN(nodes); return fleetgen.NodePath(i), file(i) },                    // a weight
+		func() (string, string) { i := nodes + rng.IntN(50); return fleetgen.NodePath(i), file(i) },               // an add (or a change)
+		func() (string, string) { return fleetgen.NodePath(rng.IntN(nodes + 50)), "" },                            // a removal
+		func() (string, string) { i := rng.IntN(nodes); return fleetgen.NodePath(i), file(i) + "state: maint\n" }, // a state
+	}
+	invalid := []func() (path, content string){
+		func() (string, string) {
+			i := rng.IntN(nodes)
+			return fleetgen.NodePath(i), strings.Replace(file(i), "zone: z0", "zone: q0", 1)
+		}, // a bad zone
+		func() (string, string) { // another node's pubKey
+			i, j := rng.IntN(nodes), rng.IntN(nodes)
+			a, b := file(i), file(j)
+			return fleetgen.NodePath(i), a[:strings.Index(a, "pubKey:")] + b[strings.Index(b, "pubKey:"):strings.Index(b, "providerId:")] + a[strings.Index(a, "providerId:"):]
+		},
+		func() (string, string) { i := rng.IntN(nodes); return fleetgen.NodePath(i), file(i) + "weight: 3\n" }, // a duplicate key
+		func() (string, string) { i := rng.IntN(nodes); return fleetgen.NodePath(i), "kind: Node\nname: [\n" }, // a syntax error
+	}
+	var c Cache
+	incremental := 0
+	broken := map[string]int{} // path -> node index, files left invalid
+	write := func(p, content string) {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if content == "" {
+			_ = os.Remove(full)
+			return
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for step := range 60 {
+		if rng.IntN(3) > 0 { // mostly, repair what is broken first
+			for p, i := range broken {
+				write(p, file(i))
+			}
+			clear(broken)
+		}
+		for range 1 + rng.IntN(3) {
+			if rng.IntN(5) > 0 {
+				p, content := valid[rng.IntN(len(valid))]()
+				write(p, content)
+				continue
+			}
+			p, content := invalid[rng.IntN(len(invalid))]()
+			write(p, content)
+			var i int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(p, "nodes/node-"), "%d", &i); err != nil {
+				t.Fatal(err)
+			}
+			broken[p] = i
+		}
+		gitCmd("add", "-A")
+		gitCmd("commit", "-q", "--allow-empty", "-m", fmt.Sprint(step))
+		fsys, _, err := gittree.Open(dir, "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := 0
+		if c.last != nil {
+			before = c.last.incremental
+		}
+		got, gotErr := c.Load(fsys)
+		if c.last != nil && c.last.incremental == before+1 {
+			incremental++
+		}
+		want, wantErr := Load(fsys)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Fatalf("step %d: Cache.Load error\n%v\nLoad error\n%v", step, gotErr, wantErr)
+		}
+		if wantErr == nil {
+			if diff := fleetDiff(got, want); diff != "" {
+				t.Fatalf("step %d: the fleets differ: %s", step, diff)
+			}
+		}
+	}
+	if incremental < 10 { // 18 with this seed
+		t.Errorf("only %d loads took the incremental path", incremental)
+	}
+	t.Logf("%d of 60 loads were incremental", incremental)
 }
