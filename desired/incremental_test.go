@@ -21,49 +21,10 @@ import (
 // errors must be the same, and the incremental path must be taken where
 // it should.
 func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
 	const nodes, zones = 300, 2
-	dir := t.TempDir()
-	gitCmd := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	write := func(files map[string]string) {
-		t.Helper()
-		for p, c := range files {
-			full := filepath.Join(dir, filepath.FromSlash(p))
-			if c == "" {
-				if err := os.Remove(full); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	gen, err := fleetgen.Generate(nodes, zones)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed := map[string]string{}
-	for p, f := range gen {
-		seed[p] = string(f.Data)
-	}
-	gitCmd("init", "-q", "-b", "main")
-	write(seed)
-	gitCmd("add", "-A")
-	gitCmd("commit", "-q", "-m", "seed")
+	r := newFleetRepo(t, nodes, zones)
+	seed := r.seed
+	write, gitCmd := r.write, r.git
 
 	node := func(i, weight int) string { return string(fleetgen.NodeFile(i, zones, weight)) }
 	// An existing node's file with one line replaced.
@@ -135,7 +96,7 @@ func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
 			gitCmd("add", "-A")
 			gitCmd("commit", "-q", "--allow-empty", "-m", st.name)
 		}
-		fsys, _, err := gittree.Open(dir, "main")
+		fsys, _, err := gittree.Open(r.dir, "main")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,35 +177,9 @@ func manyWeights(n, zones int) map[string]string {
 // TestIncrementalLoadRandomChanges: 60 commits of random node edits
 // (valid and not), each loaded both ways; the same fleet and errors.
 func TestIncrementalLoadRandomChanges(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
 	const nodes, zones = 200, 2
-	dir := t.TempDir()
-	gitCmd := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	gen, err := fleetgen.Generate(nodes, zones)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p, f := range gen {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	gitCmd("init", "-q", "-b", "main")
-	gitCmd("add", "-A")
-	gitCmd("commit", "-q", "-m", "seed")
+	r := newFleetRepo(t, nodes, zones)
+	dir, gitCmd := r.dir, r.git
 
 	rng := rand.New(rand.NewPCG(11, 17))
 	file := func(i int) string { return string(fleetgen.NodeFile(i, zones, 1+rng.IntN(200))) }
@@ -329,4 +264,63 @@ func TestIncrementalLoadRandomChanges(t *testing.T) {
 		t.Errorf("only %d loads took the incremental path", incremental)
 	}
 	t.Logf("%d of 60 loads were incremental", incremental)
+}
+
+// fleetRepo is a git repository holding a fleetgen fleet, for loading
+// commit after commit.
+type fleetRepo struct {
+	t    *testing.T
+	dir  string
+	seed map[string]string // the first commit's files
+}
+
+// newFleetRepo commits a fleet of nodes in zones to a new repository.
+func newFleetRepo(t *testing.T, nodes, zones int) *fleetRepo {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	gen, err := fleetgen.Generate(nodes, zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &fleetRepo{t: t, dir: t.TempDir(), seed: map[string]string{}}
+	for p, f := range gen {
+		r.seed[p] = string(f.Data)
+	}
+	r.git("init", "-q", "-b", "main")
+	r.write(r.seed)
+	r.git("add", "-A")
+	r.git("commit", "-q", "-m", "seed")
+	return r
+}
+
+// git runs git in the repository.
+func (r *fleetRepo) git(args ...string) {
+	r.t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", r.dir, "-c", "user.name=t", "-c", "user.email=t@example.org"}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+r.dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		r.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// write writes files into the work tree; "" removes one.
+func (r *fleetRepo) write(files map[string]string) {
+	r.t.Helper()
+	for p, c := range files {
+		full := filepath.Join(r.dir, filepath.FromSlash(p))
+		if c == "" {
+			if err := os.Remove(full); err != nil {
+				r.t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
 }
