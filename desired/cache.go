@@ -17,8 +17,9 @@ type BlobHasher interface {
 // or decoded again; its node (and its problems, if any) are taken from that
 // load. When the previous load was valid and the file system can tell that
 // only node files changed (a DirDiffer), only those are decoded and
-// validated (incremental.go). Only an fs.FS that is a BlobHasher benefits; other file systems are
-// loaded in full. The result of Cache.Load is the same as Load's.
+// validated (incremental.go). Only an fs.FS that is a BlobHasher benefits;
+// other file systems are loaded in full. The result of Cache.Load is the
+// same as Load's.
 //
 // Fleets loaded through one Cache share their unchanged nodes: treat them
 // as read-only (defaults are applied to a node once, when it is decoded).
