@@ -62,26 +62,26 @@ func (c *Cache) loadChanged(fsys fs.FS) (*Fleet, bool) {
 		}
 	}
 
-	// Decode the changed files, each once, with the full load's decoder.
+	// Read each changed file once: decode it with the full load's decoder
+	// and scan it for plaintext keys.
 	l := loader{cache: c}
 	nodes := make([]*Node, len(changed))
-	results := l.decodeFiles(fsys, changed, KindNode, func(i int) any {
-		nodes[i] = &Node{File: changed[i]}
-		return nodes[i]
-	})
+	results := make([]fileResult, len(changed))
 	hashes := make([]string, len(changed))
 	src := Source{files: maps.Clone(last.fleet.Source.files)}
-	for i, r := range results {
+	for i, p := range changed {
+		data, err := readFile(fsys, p)
+		nodes[i] = &Node{File: p}
+		results[i] = l.decodeRead(p, data, err, KindNode, nodes[i])
 		var errs Errors
-		if !r.merge(changed[i], &src, &errs) || len(errs) > 0 {
+		if !results[i].merge(p, &src, &errs) || len(errs) > 0 {
+			return nil, false // includes a file over MaxFileBytes
+		}
+		if len(plaintextKeys(p, data[:min(len(data), maxScan)])) > 0 {
 			return nil, false
 		}
 		var hashed bool
-		if hashes[i], hashed = h.BlobHash(changed[i]); !hashed {
-			return nil, false
-		}
-		data, err := fs.ReadFile(fsys, changed[i])
-		if err != nil || len(plaintextKeys(changed[i], data[:min(len(data), maxScan)])) > 0 {
+		if hashes[i], hashed = h.BlobHash(p); !hashed {
 			return nil, false
 		}
 		setNodeDefaults(nodes[i])

@@ -88,6 +88,11 @@ func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
 		{"nothing changed in the tree", nil, true},
 		{"more node files than an incremental load takes", manyWeights(maxIncremental+1, zones), false},
 		{"then one", map[string]string{fleetgen.NodePath(44): node(44, 44)}, true},
+		{"a node file over the size limit", map[string]string{fleetgen.NodePath(45): node(45, 100) + "# " + strings.Repeat("x", MaxFileBytes) + "\n"}, false},
+		{"its normal size again", map[string]string{fleetgen.NodePath(45): node(45, 100)}, false},
+		{"an alias-heavy node file", map[string]string{fleetgen.NodePath(46): "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n" + node(46, 100)}, false},
+		{"plain again", map[string]string{fleetgen.NodePath(46): node(46, 100)}, false},
+		{"and one more weight", map[string]string{fleetgen.NodePath(47): node(47, 7)}, true},
 	}
 	var c Cache
 	for i, st := range steps {
@@ -96,28 +101,8 @@ func TestIncrementalLoadEqualsFullLoad(t *testing.T) {
 			gitCmd("add", "-A")
 			gitCmd("commit", "-q", "--allow-empty", "-m", st.name)
 		}
-		fsys, _, err := gittree.Open(r.dir, "main")
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := 0
-		if c.last != nil {
-			before = c.last.incremental
-		}
-		got, gotErr := c.Load(fsys)
-		took := c.last != nil && c.last.incremental == before+1
-		want, wantErr := Load(fsys)
-		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Fatalf("step %q: Cache.Load error\n%v\nLoad error\n%v", st.name, gotErr, wantErr)
-		}
-		if took != st.incremental {
+		if took := r.loadBoth(&c, st.name); took != st.incremental {
 			t.Errorf("step %q: incremental path taken = %v, want %v", st.name, took, st.incremental)
-		}
-		if wantErr != nil {
-			continue
-		}
-		if diff := fleetDiff(got, want); diff != "" {
-			t.Fatalf("step %q: the fleets differ: %s", st.name, diff)
 		}
 	}
 }
@@ -238,26 +223,8 @@ func TestIncrementalLoadRandomChanges(t *testing.T) {
 		}
 		gitCmd("add", "-A")
 		gitCmd("commit", "-q", "--allow-empty", "-m", fmt.Sprint(step))
-		fsys, _, err := gittree.Open(dir, "main")
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := 0
-		if c.last != nil {
-			before = c.last.incremental
-		}
-		got, gotErr := c.Load(fsys)
-		if c.last != nil && c.last.incremental == before+1 {
+		if r.loadBoth(&c, fmt.Sprint(step)) {
 			incremental++
-		}
-		want, wantErr := Load(fsys)
-		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Fatalf("step %d: Cache.Load error\n%v\nLoad error\n%v", step, gotErr, wantErr)
-		}
-		if wantErr == nil {
-			if diff := fleetDiff(got, want); diff != "" {
-				t.Fatalf("step %d: the fleets differ: %s", step, diff)
-			}
 		}
 	}
 	if incremental < 10 { // 18 with this seed
@@ -323,4 +290,31 @@ func (r *fleetRepo) write(files map[string]string) {
 			r.t.Fatal(err)
 		}
 	}
+}
+
+// loadBoth loads the head through c and with Load, fails the test unless
+// the errors and the fleets are the same, and reports whether c took the
+// incremental path.
+func (r *fleetRepo) loadBoth(c *Cache, step string) (incremental bool) {
+	r.t.Helper()
+	fsys, _, err := gittree.Open(r.dir, "main")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	before := 0
+	if c.last != nil {
+		before = c.last.incremental
+	}
+	got, gotErr := c.Load(fsys)
+	incremental = c.last != nil && c.last.incremental == before+1
+	want, wantErr := Load(fsys)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		r.t.Fatalf("step %s: Cache.Load error\n%v\nLoad error\n%v", step, gotErr, wantErr)
+	}
+	if wantErr == nil {
+		if diff := fleetDiff(got, want); diff != "" {
+			r.t.Fatalf("step %s: the fleets differ: %s", step, diff)
+		}
+	}
+	return incremental
 }
