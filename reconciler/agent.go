@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -339,8 +340,18 @@ func (a *Agent) record(r *run, out Outcome, start time.Time) {
 	if out.Result != agentapi.ResultNoop || out.Err != nil || len(r.drift) > 0 {
 		a.log.Log(context.Background(), level, "reconcile", "zone", r.zone, "result", out.Result, "revision", short(out.Revision),
 			"reloads", out.Reloads, "runtimeChanges", out.RuntimeChanges, "drift", len(r.drift), "err", out.Err,
-			"duration", now.Sub(start).Round(time.Microsecond))
+			"duration", now.Sub(start).Round(time.Microsecond), "stepsMs", stepsMillis(r.steps))
 	}
+}
+
+// stepsMillis is a reconcile's step durations in milliseconds (0.01 ms
+// resolution) for its log record.
+func stepsMillis(steps map[string]float64) map[string]float64 {
+	m := make(map[string]float64, len(steps))
+	for k, v := range steps {
+		m[k] = math.Round(v*1e5) / 100
+	}
+	return m
 }
 
 // checkLogTarget says once per target when haproxy is to log to a syslog
