@@ -3,6 +3,7 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin:/usr/sbin:/sbin
 GO ?= go
 BIN := bin/ddc-gitops
+AGENT_BIN := bin/ddc-gitops-agent
 PKGS := ./...
 
 .PHONY: all build test e2e lab bench bench-agent bench-lab lint fuzz deps geth clean package
@@ -14,8 +15,12 @@ all: build
 deps:
 	@deploy/deps.sh
 
+# bin/ddc-gitops has every command; bin/ddc-gitops-agent is the agent alone
+# (`ddc-gitops-agent FLAGS` = `ddc-gitops agent FLAGS`), what the Debian
+# package's agent unit runs.
 build:
 	$(GO) build -o $(BIN) ./cmd/ddc-gitops
+	$(GO) build -o $(AGENT_BIN) ./cmd/ddc-gitops-agent
 
 # The lab's dev chain runs geth, built with `go install` from the
 # go-ethereum version in go.mod and cached in ~/.cache/ddc-gitops (the first
@@ -50,13 +55,13 @@ bench: build
 	$(MAKE) bench-agent
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) bench-lab; else echo "bench: the lab figures (make bench-lab) need root"; fi
 
-# The real agent binary (bin/ddc-gitops agent --supervise) at 10,000 servers
+# The real agent binary (bin/ddc-gitops-agent --supervise) at 10,000 servers
 # against a real haproxy and a git server over smart HTTP: VmRSS and VmHWM
 # from /proc (no forced GC), no-op reconcile, one-node change and 1,000 adds,
 # each printed beside its goal; the BENCH lines also go to out/bench-agent.txt.
 bench-agent: build
 	@mkdir -p out && rm -f out/bench-agent.txt
-	set -o pipefail; DDC_GITOPS_AGENT_BIN=$(CURDIR)/$(BIN) DDC_GITOPS_AGENT_BENCH_OUT=$(CURDIR)/out/bench-agent.txt \
+	set -o pipefail; DDC_GITOPS_AGENT_BIN=$(CURDIR)/$(AGENT_BIN) DDC_GITOPS_AGENT_BENCH_OUT=$(CURDIR)/out/bench-agent.txt \
 		$(GO) test -run '^$$' -bench BenchmarkAgent10k -benchtime 1x -timeout 20m ./internal/agentbench | grep -E 'BENCH|^(---|ok|FAIL)'
 
 # The lab figures of BENCHMARKS.md: push-to-applied per host with the
@@ -78,14 +83,15 @@ FUZZTIME ?= 2m
 fuzz:
 	$(GO) test ./render -run '^$$' -fuzz FuzzLoadRender -fuzztime $(FUZZTIME)
 
-# The Debian package (out/ddc-gitops_VERSION_amd64.deb): a static binary,
+# The Debian package (out/ddc-gitops_VERSION_amd64.deb): the static binaries,
 # man pages, bash completion, hardened systemd units, /etc/default and
 # /etc/ddc-gitops configuration, the system user. Built with nfpm as a
 # library by deploy/package, a Go module of its own (docs/deploy.md).
 package:
 	@mkdir -p out/package
 	CGO_ENABLED=0 $(GO) build -trimpath -o out/package/ddc-gitops ./cmd/ddc-gitops
-	$(GO) -C deploy/package run . --binary $(CURDIR)/out/package/ddc-gitops \
+	CGO_ENABLED=0 $(GO) build -trimpath -o out/package/ddc-gitops-agent ./cmd/ddc-gitops-agent
+	$(GO) -C deploy/package run . --binary $(CURDIR)/out/package/ddc-gitops --agent-binary $(CURDIR)/out/package/ddc-gitops-agent \
 		--debian $(CURDIR)/deploy/debian --doc $(CURDIR)/docs/deploy.md --out $(CURDIR)/out
 
 clean:

@@ -32,6 +32,11 @@ const (
 	ResultDegraded = "degraded" // applied, but some servers did not pass their first health check
 )
 
+// MinSecretBytes is the shortest shared secret accepted anywhere (the sync
+// token, a webhook secret, the API's JWT key): the size of an HMAC-SHA256
+// key.
+const MinSecretBytes = 32
+
 // Status is what an agent reports about its host.
 type Status struct {
 	Host string `json:"host"`

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/desired"
 )
 
@@ -52,8 +53,9 @@ type User struct {
 }
 
 // MinSecretBytes is the shortest JWT signing secret accepted (HS256 wants
-// at least the hash size).
-const MinSecretBytes = 32
+// at least the hash size): agentapi.MinSecretBytes, as for every shared
+// secret.
+const MinSecretBytes = agentapi.MinSecretBytes
 
 // HashPassword returns the bcrypt hash of password for the users file.
 func HashPassword(password string) (string, error) {

@@ -17,7 +17,7 @@ import (
 
 // options are the command's flags.
 type options struct {
-	Binary, Debian, Doc, Arch, Version, Out string
+	Binary, AgentBinary, Debian, Doc, Arch, Version, Out string
 }
 
 // Units are the systemd units the package ships, all disabled until a host
@@ -29,6 +29,19 @@ func build(ctx context.Context, o options) (string, error) {
 	bin, err := filepath.Abs(o.Binary)
 	if err != nil {
 		return "", err
+	}
+	if o.AgentBinary == "" {
+		return "", fmt.Errorf("--agent-binary: the ddc-gitops-agent binary is needed (the agent unit runs it)")
+	}
+	if o.AgentBinary, err = filepath.Abs(o.AgentBinary); err != nil {
+		return "", err
+	}
+	if v, err := binaryVersion(ctx, o.AgentBinary); err != nil {
+		return "", err
+	} else if bv, err := binaryVersion(ctx, bin); err != nil {
+		return "", err
+	} else if v != bv {
+		return "", fmt.Errorf("%s is version %s but %s is %s: build both from one tree", o.AgentBinary, v, bin, bv)
 	}
 	if o.Version == "" {
 		if o.Version, err = binaryVersion(ctx, bin); err != nil {
@@ -55,10 +68,10 @@ func build(ctx context.Context, o options) (string, error) {
 		Priority:   "optional",
 		Maintainer: "ddc-gitops maintainers <ops@ddc-gitops.invalid>",
 		Description: "GitOps control plane for HAProxy + keepalived fleets\n" +
-			"One binary: the per-host agent (ddc-gitops-agent.service, next to\n" +
-			"Debian's haproxy.service and keepalived.service), the API\n" +
-			"(ddc-gitops-api.service) and the node-admission bot\n" +
-			"(ddc-gitops-bot.service), with hardened systemd units.",
+			"ddc-gitops: every command, among them the API (ddc-gitops-api.service)\n" +
+			"and the node-admission bot (ddc-gitops-bot.service); ddc-gitops-agent:\n" +
+			"the per-host agent alone (ddc-gitops-agent.service, next to Debian's\n" +
+			"haproxy.service and keepalived.service). Hardened systemd units.",
 		Homepage: "https://github.com/ddc-gitops/ddc-gitops",
 		License:  "Apache-2.0",
 		// A fixed time keeps the package reproducible.
@@ -139,6 +152,7 @@ func static(bin string, o options) files.Contents {
 	d := o.Debian
 	c := files.Contents{
 		file(bin, "/usr/bin/ddc-gitops", 0o755),
+		file(o.AgentBinary, "/usr/bin/ddc-gitops-agent", 0o755),
 		file(filepath.Join(d, "sysusers.conf"), "/usr/lib/sysusers.d/ddc-gitops.conf", 0o644),
 		file(o.Doc, "/usr/share/doc/ddc-gitops/deploy.md", 0o644),
 		{Destination: "/var/lib/ddc-gitops", Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: 0o755}},

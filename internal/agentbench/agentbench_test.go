@@ -25,7 +25,7 @@ import (
 
 // Environment of the benchmark.
 const (
-	envBin   = "DDC_GITOPS_AGENT_BIN"         // the agent binary to run (make bench sets bin/ddc-gitops)
+	envBin   = "DDC_GITOPS_AGENT_BIN"         // the agent binary to run (make bench sets bin/ddc-gitops-agent)
 	envNodes = "DDC_GITOPS_AGENT_BENCH_NODES" // fleet size, default 10000
 	envOut   = "DDC_GITOPS_AGENT_BENCH_OUT"   // when set, the BENCH lines are appended to this file
 	envLog   = "DDC_GITOPS_AGENT_BENCH_LOG"   // when set, the agent's log is written to this file
@@ -40,8 +40,8 @@ const (
 	goalAddsPersists = 150 * time.Millisecond
 )
 
-// BenchmarkAgent10k runs the real agent binary (bin/ddc-gitops agent
-// --supervise) against a real haproxy and a git server over smart HTTP, with
+// BenchmarkAgent10k runs the real agent binary (bin/ddc-gitops-agent
+// --supervise, what the Debian package's agent unit runs) against a real haproxy and a git server over smart HTTP, with
 // a fleet of 10,000 nodes in one backend (10,000 servers), and prints its
 // memory as the process holds it (VmRSS and VmHWM from /proc, no forced GC)
 // and the cost of a no-op reconcile, a one-node change and 1,000 adds,
@@ -276,7 +276,7 @@ func (e *env) startAgent() {
 		b.Fatal(err)
 	}
 	e.logPath = logPath
-	e.cmd = exec.Command(e.bin, "agent", "--repo", e.git.URL(), "--host", "z00-haproxy-1",
+	e.cmd = exec.Command(e.bin, "--repo", e.git.URL(), "--host", "z00-haproxy-1",
 		"--state-dir", filepath.Join(e.dir, "state"), "--haproxy-config", filepath.Join(e.dir, "haproxy.cfg"),
 		"--master-socket", e.master, "--admin-socket", e.admin, "--haproxy-pid", e.haproxy,
 		"--keepalived=false", "--supervise", "--listen", e.listen, "--sync-token-file", tokenFile,

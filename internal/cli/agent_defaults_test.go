@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/agentcmd"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
@@ -32,7 +33,7 @@ func TestAgentFlagDefaults(t *testing.T) {
 		"keepalived-config": keepalived.DefaultConfigPath,
 		"keepalived-pid":    keepalived.DefaultPIDFile,
 	}
-	fl := newAgentCmd().Flags()
+	fl := agentcmd.New().Flags()
 	for name, w := range want {
 		f := fl.Lookup(name)
 		if f == nil {

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/secrets"
 )
 
@@ -37,11 +38,11 @@ func newSecretsKeygenCmd() *cobra.Command {
 		Long: `keygen writes a new age identity to --out (refusing to overwrite one) and
 prints its recipient, the line to add to secrets/recipients.txt. An existing
 identity's recipient is printed with --out FILE --show.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			show, _ := cmd.Flags().GetBool("show")
 			if out == "" {
-				return usageError{errors.New("--out FILE is required")}
+				return cmdkit.UsageError{Err: errors.New("--out FILE is required")}
 			}
 			if show {
 				ids, err := secrets.ReadIdentities(out)
@@ -85,13 +86,13 @@ func newSecretsEncryptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "encrypt [--recipient age1...]... [--recipients-file FILE] FILE",
 		Short: "Encrypt FILE (e.g. a PEM certificate + key) to hosts' recipients, armored, on stdout",
-		Args:  argsRange(1, 1),
+		Args:  cmdkit.ArgsRange(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rs []age.Recipient
 			for _, r := range recipients {
 				x, err := age.ParseX25519Recipient(r)
 				if err != nil {
-					return usageError{fmt.Errorf("--recipient %q: %w", r, err)}
+					return cmdkit.UsageError{Err: fmt.Errorf("--recipient %q: %w", r, err)}
 				}
 				rs = append(rs, x)
 			}
@@ -107,7 +108,7 @@ func newSecretsEncryptCmd() *cobra.Command {
 				rs = append(rs, more...)
 			}
 			if len(rs) == 0 {
-				return usageError{errors.New("give --recipient or --recipients-file")}
+				return cmdkit.UsageError{Err: errors.New("give --recipient or --recipients-file")}
 			}
 			var plain []byte
 			var err error
@@ -140,10 +141,10 @@ func newSecretsDecryptCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decrypt --identity FILE --crt-base DIR FLEET-DIR",
 		Short: "Decrypt a fleet's secrets/NAME.age encrypted to this identity into DIR/NAME (mode 0600), as the agent does",
-		Args:  argsRange(1, 1),
+		Args:  cmdkit.ArgsRange(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if identity == "" || crtBase == "" {
-				return usageError{errors.New("--identity and --crt-base are required")}
+				return cmdkit.UsageError{Err: errors.New("--identity and --crt-base are required")}
 			}
 			ids, err := secrets.ReadIdentities(identity)
 			if err != nil {

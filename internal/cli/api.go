@@ -19,6 +19,7 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/bot"
 	"github.com/ddc-gitops/ddc-gitops/bot/botapi"
 	"github.com/ddc-gitops/ddc-gitops/forge"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
@@ -47,6 +48,9 @@ type apiFlags struct {
 	bot                                       botFlags
 }
 
+// maxTokenTTL is the longest API token lifetime accepted without a warning.
+const maxTokenTTL = 24 * time.Hour
+
 func newAPICmd() *cobra.Command {
 	var f apiFlags
 	cmd := &cobra.Command{
@@ -61,7 +65,7 @@ request in PR mode), then the zone's agents are asked to sync.
 There are no built-in users: --users-file lists users with bcrypt password
 hashes ('ddc-gitops api hash-password' makes one) and roles viewer, operator
 or admin.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAPI(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
@@ -100,7 +104,7 @@ or admin.`,
 	fl.StringVar(&f.publicURL, "public-url", "", "the API's external base URL, for links in commit statuses")
 	fl.BoolVar(&f.reverts.Enabled, "propose-reverts", false, "poll the agents for quarantined revisions and propose each one's revert (branch revert/<sha>, and a pull request with a forge); run it in one API only")
 	fl.DurationVar(&f.reverts.Interval, "revert-interval", api.DefaultRevertInterval, "how often --propose-reverts polls the agents")
-	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
+	fl.StringVar(&f.logFormat, "log-format", "auto", cmdkit.LogFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level")
 	fl.StringVar(&f.signingKey, "signing-key", "", "the API's "+signingKeyUsage+"; the bot inside the API (--bot-rpc-url) signs with --bot-signing-key")
 	f.bot.register(fl, "bot-")
@@ -112,7 +116,7 @@ func newHashPasswordCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "hash-password",
 		Short: "Read a password on stdin and print its bcrypt hash for the users file",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), 4096))
 			if err != nil {
@@ -129,12 +133,12 @@ func newHashPasswordCmd() *cobra.Command {
 }
 
 func runAPI(ctx context.Context, f apiFlags) error {
-	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	log, err := cmdkit.NewLogger(os.Stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		return err
 	}
 	if f.repoURL == "" || f.usersFile == "" {
-		return usageError{errors.New("--repo and --users-file are required (there are no built-in users)")}
+		return cmdkit.UsageError{Err: errors.New("--repo and --users-file are required (there are no built-in users)")}
 	}
 	signer, err := loadSigningKey("signing-key", f.signingKey, log)
 	if err != nil {
@@ -147,17 +151,17 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	case f.bot.signingKey != "":
-		return usageError{errors.New("--bot-signing-key signs the commits of the bot inside the API: it needs --bot-rpc-url")}
+		return cmdkit.UsageError{Err: errors.New("--bot-signing-key signs the commits of the bot inside the API: it needs --bot-rpc-url")}
 	}
 	users, err := api.LoadUsers(f.usersFile)
 	if err != nil {
 		return err
 	}
-	secret, err := readSharedSecret("jwt-secret-file", f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
+	secret, err := cmdkit.ReadSharedSecret("jwt-secret-file", f.jwtSecretFile, "DDC_GITOPS_JWT_SECRET")
 	if err != nil {
 		return err
 	}
-	warnExposure(log, "the API", f.listen, f.tlsCert != "")
+	cmdkit.WarnExposure(log, "the API", f.listen, f.tlsCert != "")
 	if f.tokenTTL > maxTokenTTL {
 		log.Warn("--token-ttl is longer than a day: a leaked token stays valid that long (tokens cannot be revoked)", "tokenTTL", f.tokenTTL)
 	}
@@ -181,16 +185,16 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	}
-	if cfg.AgentToken, err = readSharedSecret("agent-token-file", f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+	if cfg.AgentToken, err = cmdkit.ReadSharedSecret("agent-token-file", f.agentTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
 		return err
 	}
 	if f.ghSecretFile != "" {
-		if cfg.GitHubWebhookSecret, err = readSharedSecret("webhook-github-secret-file", f.ghSecretFile, ""); err != nil {
+		if cfg.GitHubWebhookSecret, err = cmdkit.ReadSharedSecret("webhook-github-secret-file", f.ghSecretFile, ""); err != nil {
 			return err
 		}
 	}
 	if f.genericSecretFile != "" {
-		if cfg.GenericWebhookSecret, err = readSharedSecret("webhook-generic-secret-file", f.genericSecretFile, ""); err != nil {
+		if cfg.GenericWebhookSecret, err = cmdkit.ReadSharedSecret("webhook-generic-secret-file", f.genericSecretFile, ""); err != nil {
 			return err
 		}
 	}
@@ -202,7 +206,7 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	case "github":
-		token, err := readSecret(f.ghTokenFile, "GITHUB_TOKEN")
+		token, err := cmdkit.ReadSecret(f.ghTokenFile, "GITHUB_TOKEN")
 		if err != nil {
 			return err
 		}
@@ -210,15 +214,15 @@ func runAPI(ctx context.Context, f apiFlags) error {
 			return err
 		}
 	default:
-		return usageError{fmt.Errorf("--forge must be github, plain or none, got %q", f.forgeKind)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--forge must be github, plain or none, got %q", f.forgeKind)}
 	}
-	gitToken, err := readSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN")
+	gitToken, err := cmdkit.ReadSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN")
 	if err != nil {
 		return err
 	}
 	auth, err := f.gitAuth.method(f.repoURL, gitToken, "")
 	if err != nil {
-		return usageError{err}
+		return cmdkit.UsageError{Err: err}
 	}
 	if err := os.MkdirAll(filepath.Dir(f.repoDir), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(f.repoDir), err)

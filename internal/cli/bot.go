@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/bot"
 	"github.com/ddc-gitops/ddc-gitops/bot/botapi"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 // botFlags configure the node-admission bot, standalone (`ddc-gitops bot`)
@@ -91,19 +90,19 @@ func (f *botFlags) config(log *slog.Logger) (bot.Config, error) {
 	}
 	if f.clusterZones != "" {
 		if cfg.ClusterZones, err = bot.ParseClusterZones(f.clusterZones); err != nil {
-			return cfg, usageError{err}
+			return cfg, cmdkit.UsageError{Err: err}
 		}
 	}
-	if cfg.GitToken, err = readSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN"); err != nil {
+	if cfg.GitToken, err = cmdkit.ReadSecret(f.gitTokenFile, "DDC_GITOPS_GIT_TOKEN"); err != nil {
 		return cfg, err
 	}
 	if cfg.RepoURL != "" {
 		// The bot has always sent a token as GitHub's installation-token user.
 		if cfg.GitAuth, err = f.gitAuth.method(cfg.RepoURL, cfg.GitToken, "x-access-token"); err != nil {
-			return cfg, usageError{err}
+			return cfg, cmdkit.UsageError{Err: err}
 		}
 	}
-	if cfg.Forge.Token, err = readSecret(f.ghTokenFile, "GITHUB_TOKEN"); err != nil {
+	if cfg.Forge.Token, err = cmdkit.ReadSecret(f.ghTokenFile, "GITHUB_TOKEN"); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -124,9 +123,9 @@ rules as the YAML before anything is written. --listen serves /metrics and
 the registry routes (/api/v1/blockchain/nodes, /api/v1/blockchain/sync) without
 auth: keep it on a private address, or run the bot inside the API
 (ddc-gitops api --bot-rpc-url ...) to serve those routes behind its auth.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(os.Stderr, logFormat, logLevel)
+			log, err := cmdkit.NewLogger(os.Stderr, logFormat, logLevel)
 			if err != nil {
 				return err
 			}
@@ -146,7 +145,7 @@ auth: keep it on a private address, or run the bot inside the API
 				mux := http.NewServeMux()
 				mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 				mux.Handle("/api/v1/blockchain/", botapi.Routes(b, log))
-				if err := serve(ctx, g, listen, mux); err != nil {
+				if err := cmdkit.Serve(ctx, g, listen, mux); err != nil {
 					return err
 				}
 			}
@@ -158,29 +157,7 @@ auth: keep it on a private address, or run the bot inside the API
 	}
 	f.register(cmd.Flags(), "")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9101", "address for /metrics and the registry routes; empty disables")
-	cmd.Flags().StringVar(&logFormat, "log-format", "auto", logFormatUsage)
+	cmd.Flags().StringVar(&logFormat, "log-format", "auto", cmdkit.LogFormatUsage)
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level")
 	return cmd
-}
-
-// serve runs an HTTP server on addr in g until ctx ends.
-func serve(ctx context.Context, g *errgroup.Group, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ddc-gitops/ddc-gitops/doctor"
+	"github.com/ddc-gitops/ddc-gitops/internal/agentcmd"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/source"
 )
 
@@ -36,7 +38,7 @@ for the state directory. Each problem comes with its fix.
 It takes the agent's settings from the installed unit (--unit: ExecStart and
 its EnvironmentFile, /etc/default/ddc-gitops-agent); agent flags given on
 the command line win. It exits 1 when a check fails (warnings do not).`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
 			if err := applyUnitArgs(fl, unit); err != nil {
@@ -55,7 +57,7 @@ the command line win. It exits 1 when a check fails (warnings do not).`,
 				Repo: get("repo"), StateDir: get("state-dir"), MinFreeBytes: minFreeMiB << 20,
 			}
 			if c.Repo != "" {
-				token, err := readSecret(get("git-token-file"), "DDC_GITOPS_GIT_TOKEN")
+				token, err := cmdkit.ReadSecret(get("git-token-file"), "DDC_GITOPS_GIT_TOKEN")
 				if err != nil {
 					return err
 				}
@@ -67,13 +69,13 @@ the command line win. It exits 1 when a check fails (warnings do not).`,
 			rs := doctor.Run(cmd.Context(), c, timeout)
 			doctor.Print(cmd.OutOrStdout(), rs)
 			if doctor.Failed(rs) {
-				return &exitError{code: ExitInvalid}
+				return &cmdkit.ExitError{Code: cmdkit.ExitInvalid}
 			}
 			return nil
 		},
 	}
 	fl := cmd.Flags()
-	fl.AddFlagSet(newAgentCmd().Flags())
+	fl.AddFlagSet(agentcmd.New().Flags())
 	fl.StringVar(&unit, "unit", agentUnit, "the agent's systemd unit to read settings from ('' for none)")
 	fl.IntVar(&certDays, "cert-min-days", 21, "warn about certificates expiring within this many days")
 	fl.Uint64Var(&minFreeMiB, "min-free-mib", 512, "free space the state directory needs, in MiB")
@@ -95,7 +97,7 @@ func applyUnitArgs(fl *pflag.FlagSet, unit string) error {
 	if err != nil {
 		return err
 	}
-	uf := newAgentCmd().Flags()
+	uf := agentcmd.New().Flags()
 	if err := uf.Parse(args); err != nil {
 		return fmt.Errorf("%s: %w", unit, err)
 	}

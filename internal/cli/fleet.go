@@ -11,6 +11,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/schemas"
 )
 
@@ -28,7 +29,7 @@ func openFleet(ctx context.Context, arg string) (*fleetSource, error) {
 	if rest, ok := strings.CutPrefix(arg, "git:"); ok {
 		repo, rev, found := strings.Cut(rest, "@")
 		if !found || repo == "" || rev == "" {
-			return nil, usageError{fmt.Errorf("%q: want git:REPO@REV (e.g. git:.@HEAD~1)", arg)}
+			return nil, cmdkit.UsageError{Err: fmt.Errorf("%q: want git:REPO@REV (e.g. git:.@HEAD~1)", arg)}
 		}
 		fsys, _, err := gittree.Open(repo, rev)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/examples"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
@@ -19,7 +20,7 @@ func newLabCmd() *cobra.Command {
 	ports := lab.DefaultPorts()
 	eu, us := ports["eu"], ports["us"]
 	up := func(cmd *cobra.Command, _ []string) error {
-		log, err := newLogger(os.Stderr, logFormat, logLevel)
+		log, err := cmdkit.NewLogger(os.Stderr, logFormat, logLevel)
 		if err != nil {
 			return err
 		}
@@ -51,7 +52,7 @@ prints them with the admin password, and tears everything down on Ctrl-C.
 'ddc-gitops lab down' cleans up a lab that crashed.
 
 Needs root (network namespaces).`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: up,
 	}
 	fl := cmd.Flags()
@@ -73,14 +74,14 @@ Needs root (network namespaces).`,
 	fl.IntVar(&us.Stats, "us-stats-port", us.Stats, "US stats page")
 	fl.IntVar(&eu.API, "eu-api-port", eu.API, "EU API")
 	fl.IntVar(&us.API, "us-api-port", us.API, "US API")
-	fl.StringVar(&logFormat, "log-format", "auto", logFormatUsage)
+	fl.StringVar(&logFormat, "log-format", "auto", cmdkit.LogFormatUsage)
 	fl.StringVar(&logLevel, "log-level", "warn", "log level of the lab's own logs (children log under STATE-DIR/logs)")
 
 	var downPrefix, downState string
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop a running lab and remove every namespace, link and process it left",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return lab.Down(cmd.Context(), downPrefix, downState, cmd.OutOrStdout())
 		},
@@ -92,12 +93,12 @@ Needs root (network namespaces).`,
 	simCmd := &cobra.Command{
 		Use:   "nodesim",
 		Short: "Run one DDC node simulator (/health JSON, a plain answer naming the node, gRPC health over h2c)",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if sim.Zone == "" || sim.Node == "" || sim.HTTPAddr == "" {
-				return usageError{fmt.Errorf("--zone, --node and --listen are required")}
+				return cmdkit.UsageError{Err: fmt.Errorf("--zone, --node and --listen are required")}
 			}
-			log, err := newLogger(os.Stderr, "auto", "info")
+			log, err := cmdkit.NewLogger(os.Stderr, "auto", "info")
 			if err != nil {
 				return err
 			}
@@ -115,7 +116,7 @@ Needs root (network namespaces).`,
 	gethCmd := &cobra.Command{
 		Use:   "geth",
 		Short: "Find or build (go install, once) the geth the lab's dev chain runs, and print its path",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := gethCache
 			if dir == "" {

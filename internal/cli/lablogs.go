@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 )
 
@@ -18,7 +19,7 @@ lines of one component (a line's component field, such as agent, api,
 git-source, bot, chain-watcher, or a file kind: agent, api, node, bot,
 prometheus, alertmanager, geth); --host the lines of one machine or whose host
 field matches. --follow keeps printing new lines until interrupted.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return lab.Logs(cmd.Context(), o, cmd.OutOrStdout())
 		},

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/bot"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 )
@@ -49,7 +50,7 @@ adds it to its cluster and validates it (cluster manager), 'remove --zone eu'
 takes it out of its cluster (manager) and deletes it (provider). A pubKey
 argument names any node instead of a zone's spare. It reads
 STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.stateDir, "state-dir", lab.DefaultStateDir, "the lab's state directory")
@@ -59,7 +60,7 @@ STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
 	register := &cobra.Command{
 		Use:   "register (--zone ZONE | PUBKEY)",
 		Short: "Create a spare node on chain (provider: createNode, declaring its cluster); not admitted yet",
-		Args:  argsRange(0, 1),
+		Args:  cmdkit.ArgsRange(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			info, err := f.info()
 			if err != nil {
@@ -93,7 +94,7 @@ STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
 	admit := &cobra.Command{
 		Use:   "admit (--zone ZONE | PUBKEY)",
 		Short: "Admit a registered node into its cluster (cluster manager: addNodeToCluster + validateNode)",
-		Args:  argsRange(0, 1),
+		Args:  cmdkit.ArgsRange(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			info, err := f.info()
 			if err != nil {
@@ -124,7 +125,7 @@ STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
 	remove := &cobra.Command{
 		Use:   "remove (--zone ZONE | PUBKEY)",
 		Short: "Take a node out of its cluster (cluster manager: removeNodeFromCluster) and delete it (provider: removeNode)",
-		Args:  argsRange(0, 1),
+		Args:  cmdkit.ArgsRange(0, 1),
 		RunE: func(c *cobra.Command, args []string) error {
 			info, err := f.info()
 			if err != nil {
@@ -161,7 +162,7 @@ STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the registry's nodes with their cluster flags, and the lab's spare nodes",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(c *cobra.Command, _ []string) error {
 			info, err := f.info()
 			if err != nil {
@@ -207,9 +208,9 @@ STATE-DIR/` + devchain.InfoFile + `, written by a running 'ddc-gitops lab'.`,
 func pickNode(zone string, args []string) (string, error) {
 	switch {
 	case zone != "" && len(args) > 0:
-		return "", usageError{fmt.Errorf("give --zone or a pubKey, not both")}
+		return "", cmdkit.UsageError{Err: fmt.Errorf("give --zone or a pubKey, not both")}
 	case zone == "" && len(args) == 0:
-		return "", usageError{fmt.Errorf("give --zone ZONE (the zone's spare node) or a pubKey")}
+		return "", cmdkit.UsageError{Err: fmt.Errorf("give --zone ZONE (the zone's spare node) or a pubKey")}
 	case zone != "":
 		return "", nil
 	}
@@ -218,7 +219,7 @@ func pickNode(zone string, args []string) (string, error) {
 		key = "0x" + key
 	}
 	if len(key) != 66 || strings.Trim(key[2:], "0123456789abcdef") != "" {
-		return "", usageError{fmt.Errorf("pubKey %q: want 64 hex digits (0x optional)", args[0])}
+		return "", cmdkit.UsageError{Err: fmt.Errorf("pubKey %q: want 64 hex digits (0x optional)", args[0])}
 	}
 	return key, nil
 }

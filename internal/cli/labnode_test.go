@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/lab/devchain"
 )
 
@@ -134,8 +135,8 @@ func TestLabNodeCommands(t *testing.T) {
 	for _, s := range steps {
 		out, err := runLabNode(t, s.args...)
 		if s.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), s.wantErr) || isUsage(err) != s.usage {
-				t.Fatalf("%s: got %v (usage %v), want an error with %q (usage %v)\n%s", s.name, err, isUsage(err), s.wantErr, s.usage, out)
+			if err == nil || !strings.Contains(err.Error(), s.wantErr) || cmdkit.IsUsage(err) != s.usage {
+				t.Fatalf("%s: got %v (usage %v), want an error with %q (usage %v)\n%s", s.name, err, cmdkit.IsUsage(err), s.wantErr, s.usage, out)
 			}
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/lab"
 	"github.com/ddc-gitops/ddc-gitops/lab/nodesim"
 )
@@ -29,7 +30,7 @@ the lab's user can reach), until the next node-fault:
                    (500 to 599): the server stays UP and its traffic fails
 
 Faults combine with commas: unhealthy,slow=2s.`,
-		Args: argsRange(1, 2),
+		Args: cmdkit.ArgsRange(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
@@ -44,7 +45,7 @@ Faults combine with commas: unhealthy,slow=2s.`,
 			}
 			f, err := nodesim.ParseFault(args[1])
 			if err != nil {
-				return usageError{err}
+				return cmdkit.UsageError{Err: err}
 			}
 			got, err := lab.SetNodeFault(ctx, stateDir, node, f)
 			if err != nil {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 // newManCmd writes one man page per command, made from the same text as
@@ -16,7 +18,7 @@ func newManCmd() *cobra.Command {
 		Use:    "man DIR",
 		Short:  "Write the man pages (section 1) of every command into DIR",
 		Hidden: true,
-		Args:   argsRange(1, 1),
+		Args:   cmdkit.ArgsRange(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return fmt.Errorf("creating %s: %w", args[0], err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
@@ -22,7 +23,7 @@ HAProxy runtime API, no reload), an haproxy reload, a keepalived reload, or
 nothing. The text output is Markdown, ready for a pull-request comment.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 2 {
-				return usageError{fmt.Errorf("plan needs OLD and NEW, got %d argument(s)", len(args))}
+				return cmdkit.UsageError{Err: fmt.Errorf("plan needs OLD and NEW, got %d argument(s)", len(args))}
 			}
 			return nil
 		},
@@ -41,7 +42,7 @@ nothing. The text output is Markdown, ready for a pull-request comment.`,
 				for _, e := range append(oldErrs, newErrs...) {
 					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
 				}
-				return &exitError{code: ExitInvalid, err: fmt.Errorf("cannot plan: %d error(s) in OLD, %d in NEW", len(oldErrs), len(newErrs))}
+				return &cmdkit.ExitError{Code: ExitInvalid, Err: fmt.Errorf("cannot plan: %d error(s) in OLD, %d in NEW", len(oldErrs), len(newErrs))}
 			}
 			// No FleetDir: a relative crtBase renders as written on both
 			// sides, so the checkout location does not show up as a change.

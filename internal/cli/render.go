@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/atomicfile"
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
@@ -30,17 +31,17 @@ exact haproxy.cfg and keepalived.conf for one host (--host), to stdout or into
 A relative haproxy.crtBase in fleet.yaml is resolved against the fleet
 directory, so the example fleet's shipped test certificate is found from any
 working directory; --crt-base overrides it.`,
-		Args: argsRange(0, 1),
+		Args: cmdkit.ArgsRange(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := "."
 			if len(args) == 1 {
 				arg = args[0]
 			}
 			if host == "" && out == "" {
-				return usageError{fmt.Errorf("rendering every host needs --out DIR (or name one with --host)")}
+				return cmdkit.UsageError{Err: fmt.Errorf("rendering every host needs --out DIR (or name one with --host)")}
 			}
 			if only != "" && only != HAProxyFile && only != KeepalivedFile {
-				return usageError{fmt.Errorf("--only must be %s or %s", HAProxyFile, KeepalivedFile)}
+				return cmdkit.UsageError{Err: fmt.Errorf("--only must be %s or %s", HAProxyFile, KeepalivedFile)}
 			}
 			src, err := openFleet(cmd.Context(), arg)
 			if err != nil {
@@ -51,7 +52,7 @@ working directory; --crt-base overrides it.`,
 				for _, e := range errs {
 					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
 				}
-				return &exitError{code: ExitInvalid, err: fmt.Errorf("%s is invalid: %d error(s); nothing rendered", arg, len(errs))}
+				return &cmdkit.ExitError{Code: ExitInvalid, Err: fmt.Errorf("%s is invalid: %d error(s); nothing rendered", arg, len(errs))}
 			}
 			opts := render.Options{FleetDir: src.dir}
 			if crtBase != "" {

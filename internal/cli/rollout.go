@@ -17,6 +17,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
 	"github.com/ddc-gitops/ddc-gitops/api"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 // apiClientFlags locate the API and the token a client subcommand sends.
@@ -36,7 +37,7 @@ func (f *apiClientFlags) register(cmd *cobra.Command) {
 func (f *apiClientFlags) target() (base, token string, err error) {
 	u, err := url.Parse(f.apiURL)
 	if f.apiURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", usageError{fmt.Errorf("--api %q: want the API's base URL, http(s)://HOST:PORT", f.apiURL)}
+		return "", "", cmdkit.UsageError{Err: fmt.Errorf("--api %q: want the API's base URL, http(s)://HOST:PORT", f.apiURL)}
 	}
 	token = os.Getenv(statusTokenEnv)
 	if f.tokenFile != "" {
@@ -47,7 +48,7 @@ func (f *apiClientFlags) target() (base, token string, err error) {
 		token = strings.TrimSpace(string(b))
 	}
 	if token == "" {
-		return "", "", usageError{fmt.Errorf("no API token: pass --token-file or set $%s", statusTokenEnv)}
+		return "", "", cmdkit.UsageError{Err: fmt.Errorf("no API token: pass --token-file or set $%s", statusTokenEnv)}
 	}
 	return strings.TrimRight(f.apiURL, "/"), token, nil
 }
@@ -65,9 +66,9 @@ func newRolloutCmd() *cobra.Command {
 A decision is a git ref next to the branch (refs/ddc-rollout/<decision>/<sha>),
 written by the API; it is about exactly REV and a later commit is not affected.
 REV is a full commit hash or a unique prefix of one of the branch's recent commits.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{fmt.Errorf("rollout needs a subcommand: status, promote or hold")}
+			return cmdkit.UsageError{Err: fmt.Errorf("rollout needs a subcommand: status, promote or hold")}
 		},
 	}
 	cmd.AddCommand(newRolloutStatusCmd(), newRolloutDecisionCmd(agentapi.DecisionPromote), newRolloutDecisionCmd(agentapi.DecisionHold))
@@ -83,7 +84,7 @@ func newRolloutDecisionCmd(decision string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   decision + " REV",
 		Short: short,
-		Args:  argsRange(1, 1),
+		Args:  cmdkit.ArgsRange(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			base, token, err := f.target()
 			if err != nil {
@@ -113,10 +114,10 @@ func newRolloutStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every host's rollout wave and state (up to date, holding and why, applying, failed, unreachable)",
-		Args:  argsRange(0, 0),
+		Args:  cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("--output must be table or json, got %q", output)}
+				return cmdkit.UsageError{Err: fmt.Errorf("--output must be table or json, got %q", output)}
 			}
 			base, token, err := f.target()
 			if err != nil {
@@ -171,7 +172,7 @@ func resolveRevision(ctx context.Context, base, token, rev string) (string, erro
 		return rev, nil
 	}
 	if len(rev) < 4 || strings.Trim(rev, "0123456789abcdef") != "" {
-		return "", usageError{fmt.Errorf("REV %q: want a commit hash or a prefix of at least 4 hex digits", rev)}
+		return "", cmdkit.UsageError{Err: fmt.Errorf("REV %q: want a commit hash or a prefix of at least 4 hex digits", rev)}
 	}
 	_, view, err := fetchFleet(ctx, base, token)
 	if err != nil {

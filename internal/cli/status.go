@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/api"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 // statusTokenEnv holds the API token `status` sends when no --token-file
@@ -36,7 +37,7 @@ their rollout. -o json prints the API's answer.
 The token comes from --token-file or $` + statusTokenEnv + ` (get one with
 POST /api/v1/auth/token). The exit code is 1 when a host failed, is stalled
 on an invalid revision, or cannot be reached; 0 otherwise.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runStatus(cmd.Context(), cmd.OutOrStdout(), f)
 		},
@@ -51,7 +52,7 @@ on an invalid revision, or cannot be reached; 0 otherwise.`,
 
 func runStatus(ctx context.Context, out io.Writer, f statusFlags) error {
 	if f.output != "table" && f.output != "json" {
-		return usageError{fmt.Errorf("--output must be table or json, got %q", f.output)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--output must be table or json, got %q", f.output)}
 	}
 	base, token, err := (&apiClientFlags{apiURL: f.apiURL, tokenFile: f.tokenFile}).target()
 	if err != nil {
@@ -71,7 +72,7 @@ func runStatus(ctx context.Context, out io.Writer, f statusFlags) error {
 		return err
 	}
 	if bad := unhealthyHosts(view); len(bad) > 0 {
-		return &exitError{code: ExitInvalid, err: fmt.Errorf("%d host(s) failed, stalled or unreachable: %s", len(bad), strings.Join(bad, ", "))}
+		return &cmdkit.ExitError{Code: ExitInvalid, Err: fmt.Errorf("%d host(s) failed, stalled or unreachable: %s", len(bad), strings.Join(bad, ", "))}
 	}
 	return nil
 }

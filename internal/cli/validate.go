@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 func newValidateCmd() *cobra.Command {
@@ -17,7 +18,7 @@ func newValidateCmd() *cobra.Command {
 strictly, applies defaults, runs the semantic checks and the JSON Schemas,
 and prints every problem as file:line:col: field: message on stderr.
 Exit status 0: valid; 1: invalid; 2: usage error.`,
-		Args: argsRange(0, 1),
+		Args: cmdkit.ArgsRange(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			arg := "."
 			if len(args) == 1 {
@@ -40,7 +41,7 @@ Exit status 0: valid; 1: invalid; 2: usage error.`,
 				for _, e := range errs {
 					fmt.Fprintln(cmd.ErrOrStderr(), e.Error())
 				}
-				return &exitError{code: ExitInvalid, err: fmt.Errorf("%s: %d error(s)", arg, len(errs))}
+				return &cmdkit.ExitError{Code: ExitInvalid, Err: fmt.Errorf("%s: %d error(s)", arg, len(errs))}
 			}
 			hosts := 0
 			for _, z := range f.Zones {

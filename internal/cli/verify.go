@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/trust"
 )
 
@@ -27,21 +28,21 @@ applied revision would judge it (the policy's since commit, or HEAD alone).
 Each refused commit is printed with its author, key and the rule it breaks.
 Exit status 0: accepted; 1: refused (or the repository could not be read);
 2: usage error.`,
-		Args: argsRange(1, 1),
+		Args: cmdkit.ArgsRange(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if policy == "" {
-				return usageError{errors.New("--trust-policy FILE is required")}
+				return cmdkit.UsageError{Err: errors.New("--trust-policy FILE is required")}
 			}
 			baseRev, headRev, hasBase := strings.Cut(args[0], "..")
 			if !hasBase {
 				baseRev, headRev = "", args[0]
 			}
 			if headRev == "" || (hasBase && baseRev == "") || strings.HasPrefix(headRev, ".") {
-				return usageError{fmt.Errorf("%q: want BASE..HEAD or HEAD", args[0])}
+				return cmdkit.UsageError{Err: fmt.Errorf("%q: want BASE..HEAD or HEAD", args[0])}
 			}
 			p, err := trust.Load(policy)
 			if err != nil {
-				return &exitError{code: ExitInvalid, err: err}
+				return &cmdkit.ExitError{Code: ExitInvalid, Err: err}
 			}
 			repo, closer, err := gittree.OpenRepository(repoDir)
 			if err != nil {
@@ -72,7 +73,7 @@ Exit status 0: accepted; 1: refused (or the repository could not be read);
 				fmt.Fprintf(out, "refused: %s\n", f)
 			}
 			if res.Refused() {
-				return &exitError{code: ExitInvalid, err: fmt.Errorf("%s refused: %d commit(s) break the trust policy %s", args[0], len(res.Refusals), policy)}
+				return &cmdkit.ExitError{Code: ExitInvalid, Err: fmt.Errorf("%s refused: %d commit(s) break the trust policy %s", args[0], len(res.Refusals), policy)}
 			}
 			fmt.Fprintf(out, "%s: accepted: %d commit(s) verified against %s\n", args[0], res.Verified, policy)
 			return nil

@@ -1,4 +1,4 @@
-package cli
+package agentcmd
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/docker"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
@@ -53,13 +54,13 @@ func containerRole(ctx context.Context, f agentFlags, src reconciler.Fetcher, lo
 		log.Info("host is an HAProxy host: --docker is not used", "host", f.host)
 		return false, nil
 	}
-	return false, usageError{fmt.Errorf("host %q is neither an HAProxy host nor a container host in the desired state", f.host)}
+	return false, cmdkit.UsageError{Err: fmt.Errorf("host %q is neither an HAProxy host nor a container host in the desired state", f.host)}
 }
 
 // runContainerAgent runs the container role until ctx ends.
 func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, src reconciler.Fetcher, reg *prometheus.Registry, log *slog.Logger) error {
 	if f.supervise {
-		return usageError{errors.New("--supervise is for HAProxy hosts; a container host's engine runs under its own service")}
+		return cmdkit.UsageError{Err: errors.New("--supervise is for HAProxy hosts; a container host's engine runs under its own service")}
 	}
 	eng, err := docker.Dial(f.docker)
 	if err != nil {
@@ -71,7 +72,7 @@ func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, sr
 		Source:     src, Resync: f.dockerResync, Registry: reg, Logger: log.With("role", "containers"),
 	})
 	if err != nil {
-		return usageError{err}
+		return cmdkit.UsageError{Err: err}
 	}
 	if f.once {
 		ctx, cancel := context.WithCancel(ctx)
@@ -80,9 +81,9 @@ func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, sr
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", f.host, a.Status().LastResult)
 		if !res.Converged() {
 			if res.Err != nil {
-				return &exitError{code: ExitInvalid, err: res.Err}
+				return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: res.Err}
 			}
-			return &exitError{code: ExitInvalid, err: errors.New("the containers did not converge")}
+			return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: errors.New("the containers did not converge")}
 		}
 		return nil
 	}
@@ -90,11 +91,11 @@ func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, sr
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
 	if f.listen != "" {
-		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
+		token, err := cmdkit.ReadSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
 		if err != nil {
 			return err
 		}
-		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
+		secret, err := cmdkit.ReadSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func runContainerAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, sr
 		if err != nil {
 			return fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err)
 		}
-		if err := serve(ctx, g, f.listen, h); err != nil {
+		if err := cmdkit.Serve(ctx, g, f.listen, h); err != nil {
 			return fmt.Errorf("agent API: %w", err)
 		}
 	}

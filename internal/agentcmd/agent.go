@@ -1,4 +1,4 @@
-package cli
+package agentcmd
 
 import (
 	"cmp"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/keepalived"
@@ -54,7 +54,7 @@ type agentFlags struct {
 	trustPolicy                       string
 }
 
-func newAgentCmd() *cobra.Command {
+func New() *cobra.Command {
 	var f agentFlags
 	cmd := &cobra.Command{
 		Use:   "agent",
@@ -72,7 +72,7 @@ onto a host where haproxy.service and keepalived.service run the processes;
 restarting either when it exits by itself; keepalived then tracks that very
 haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 --once runs one reconcile and exits non-zero unless the host converged.`,
-		Args: argsRange(0, 0),
+		Args: cmdkit.ArgsRange(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAgent(cmd.Context(), cmd, f) },
 	}
 	// Every default comes from reconciler.DefaultConfig (or the driver
@@ -112,7 +112,7 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	fl.BoolVar(&f.supervise, "supervise", false, "start and watch haproxy and keepalived (hosts without systemd, the lab)")
 	fl.StringVar(&f.watch, "watch", "", "dev mode: follow this working directory instead of a git repository")
 	fl.StringVar(&f.memoryLimit, "memory-limit", defaultMemoryLimit, "soft limit of the agent's memory (Go's runtime/debug.SetMemoryLimit; units B, KiB, MiB, GiB): near it the garbage collector runs sooner instead of letting the heap double; 0 disables it; GOMEMLIMIT in the environment takes precedence")
-	fl.StringVar(&f.logFormat, "log-format", "auto", logFormatUsage)
+	fl.StringVar(&f.logFormat, "log-format", "auto", cmdkit.LogFormatUsage)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&f.trustPolicy, "trust-policy", "", "trust policy file on this host (never in the repository): apply only revisions whose every new commit is signed by a key it trusts for the files it changes (docs/trust.md)")
 	addContainerFlags(fl, &f)
@@ -120,40 +120,8 @@ haproxy (started as STATE-DIR/bin/haproxy), not any haproxy on the machine.
 	return cmd
 }
 
-func newLogger(w *os.File, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageError{fmt.Errorf("--log-level: %w", err)}
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "auto" {
-		format = "json"
-		if isTerminal(w) {
-			format = "text"
-		}
-	}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, usageError{fmt.Errorf("--log-format must be auto, text or json, got %q", format)}
-}
-
-func readSecret(file, env string) (string, error) {
-	if file == "" {
-		return os.Getenv(env), nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", file, err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
 func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
-	log, err := newLogger(os.Stderr, f.logFormat, f.logLevel)
+	log, err := cmdkit.NewLogger(os.Stderr, f.logFormat, f.logLevel)
 	if err != nil {
 		return err
 	}
@@ -162,7 +130,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		return err
 	}
 	if (f.repo == "") == (f.watch == "") {
-		return usageError{errors.New("give exactly one of --repo URL and --watch DIR")}
+		return cmdkit.UsageError{Err: errors.New("give exactly one of --repo URL and --watch DIR")}
 	}
 	if f.host == "" {
 		if f.host, err = os.Hostname(); err != nil {
@@ -173,7 +141,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	if f.watch != "" {
 		fetcher = &reconciler.DirSource{Dir: f.watch}
 	} else {
-		token, err := readSecret(f.gitToken, "DDC_GITOPS_GIT_TOKEN")
+		token, err := cmdkit.ReadSecret(f.gitToken, "DDC_GITOPS_GIT_TOKEN")
 		if err != nil {
 			return err
 		}
@@ -215,7 +183,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	cfg.Trust = verifier
 	if f.ageIdentity != "" {
 		if f.crtBase == "" {
-			return usageError{errors.New("--age-identity needs --crt-base: the directory the secrets are decrypted into")}
+			return cmdkit.UsageError{Err: errors.New("--age-identity needs --crt-base: the directory the secrets are decrypted into")}
 		}
 		ids, err := secrets.ReadIdentities(f.ageIdentity)
 		if err != nil {
@@ -224,7 +192,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		cfg.Secrets = &secrets.Installer{Identities: ids, CrtBase: f.crtBase}
 	}
 	if f.once && f.supervise {
-		return usageError{errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}
+		return cmdkit.UsageError{Err: errors.New("--once and --supervise do not go together: --once reconciles a host whose processes run already")}
 	}
 	if err := checkRenderedPaths(f); err != nil {
 		return err
@@ -232,13 +200,13 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 	// The agent API's secrets are checked before anything starts.
 	var token, secret string
 	if f.listen != "" {
-		if token, err = readSharedSecret("sync-token-file", f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
+		if token, err = cmdkit.ReadSharedSecret("sync-token-file", f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN"); err != nil {
 			return err
 		}
-		if secret, err = readSharedSecret("webhook-secret-file", f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET"); err != nil {
+		if secret, err = cmdkit.ReadSharedSecret("webhook-secret-file", f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET"); err != nil {
 			return err
 		}
-		warnExposure(log, "the agent API", f.listen, false)
+		cmdkit.WarnExposure(log, "the agent API", f.listen, false)
 	}
 	kaLog := log.With("process", "keepalived")
 	// reloads counts the reloads of the keepalived processes --supervise
@@ -260,9 +228,9 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s at %s\n", f.host, out.Result, out.Revision)
 		if !out.Converged {
 			if out.Err != nil {
-				return &exitError{code: ExitInvalid, err: out.Err}
+				return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: out.Err}
 			}
-			return &exitError{code: ExitInvalid, err: errors.New("the host did not converge")}
+			return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: errors.New("the host did not converge")}
 		}
 		return nil
 	}
@@ -304,7 +272,7 @@ func runAgent(ctx context.Context, cmd *cobra.Command, f agentFlags) error {
 		if err != nil {
 			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
 		}
-		if err := serve(ctx, g, f.listen, h); err != nil {
+		if err := cmdkit.Serve(ctx, g, f.listen, h); err != nil {
 			return fail(fmt.Errorf("agent API: %w", err))
 		}
 		log.Info("agent API listening", "addr", f.listen)
@@ -368,14 +336,14 @@ var reAbsPath = regexp.MustCompile(desired.PatternAbsPath)
 // and the like): the renderer would refuse them at every reconcile.
 func checkRenderedPaths(f agentFlags) error {
 	if !reAbsPath.MatchString(f.adminSocket) {
-		return usageError{fmt.Errorf("--admin-socket %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.adminSocket)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--admin-socket %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.adminSocket)}
 	}
 	if f.crtBase != "" && !reAbsPath.MatchString(f.crtBase) {
-		return usageError{fmt.Errorf("--crt-base %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.crtBase)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--crt-base %q: want an absolute path of letters, digits, '_', '.', '-' and '/' (it is written into haproxy.cfg)", f.crtBase)}
 	}
 	if f.supervise && f.keepalived {
 		if err := render.CheckHAProxyArgv0(haproxyAlias(f.stateDir)); err != nil {
-			return usageError{fmt.Errorf("--state-dir %q: the supervised haproxy runs as %s, which keepalived.conf names: %w", f.stateDir, haproxyAlias(f.stateDir), err)}
+			return cmdkit.UsageError{Err: fmt.Errorf("--state-dir %q: the supervised haproxy runs as %s, which keepalived.conf names: %w", f.stateDir, haproxyAlias(f.stateDir), err)}
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package cli
+package agentcmd
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/pdns"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/trigger"
@@ -67,7 +68,7 @@ func runDNSAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, src reco
 	d := f.dns
 	configDir, err := filepath.Abs(d.configDir)
 	if err != nil {
-		return usageError{fmt.Errorf("--pdns-config-dir: %w", err)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--pdns-config-dir: %w", err)}
 	}
 	query := d.query
 	if query == "" {
@@ -82,15 +83,15 @@ func runDNSAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, src reco
 	}
 	if f.once {
 		if f.supervise {
-			return usageError{errors.New("--once and --supervise do not go together")}
+			return cmdkit.UsageError{Err: errors.New("--once and --supervise do not go together")}
 		}
 		out := a.Reconcile(ctx)
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: dns %s at %s (serial %d)\n", f.host, out.Result, out.Revision, out.Serial)
 		if !out.Converged {
 			if out.Err != nil {
-				return &exitError{code: ExitInvalid, err: out.Err}
+				return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: out.Err}
 			}
-			return &exitError{code: ExitInvalid, err: errors.New("the DNS host did not converge")}
+			return &cmdkit.ExitError{Code: cmdkit.ExitInvalid, Err: errors.New("the DNS host did not converge")}
 		}
 		return nil
 	}
@@ -119,11 +120,11 @@ func runDNSAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, src reco
 		log.Info("pdns_server serving", "addr", net.JoinHostPort(ns.Address, strconv.Itoa(d.port)), "config-dir", configDir)
 	}
 	if f.listen != "" {
-		token, err := readSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
+		token, err := cmdkit.ReadSecret(f.syncTokenFile, "DDC_GITOPS_SYNC_TOKEN")
 		if err != nil {
 			return fail(err)
 		}
-		secret, err := readSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
+		secret, err := cmdkit.ReadSecret(f.secretFile, "DDC_GITOPS_WEBHOOK_SECRET")
 		if err != nil {
 			return fail(err)
 		}
@@ -131,7 +132,7 @@ func runDNSAgent(ctx context.Context, cmd *cobra.Command, f agentFlags, src reco
 		if err != nil {
 			return fail(fmt.Errorf("agent API on %s: %w (set --sync-token-file or --webhook-secret-file, or --listen '')", f.listen, err))
 		}
-		if err := serve(ctx, g, f.listen, h); err != nil {
+		if err := cmdkit.Serve(ctx, g, f.listen, h); err != nil {
 			return fail(fmt.Errorf("agent API: %w", err))
 		}
 		log.Info("agent API listening", "addr", f.listen)

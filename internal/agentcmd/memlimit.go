@@ -1,4 +1,4 @@
-package cli
+package agentcmd
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 )
 
 // defaultMemoryLimit is the agent's default --memory-limit: at 10,000
@@ -25,7 +27,7 @@ func setMemoryLimit(flag, env string, log *slog.Logger) error {
 	}
 	n, err := parseSize(flag)
 	if err != nil {
-		return usageError{fmt.Errorf("--memory-limit: %w", err)}
+		return cmdkit.UsageError{Err: fmt.Errorf("--memory-limit: %w", err)}
 	}
 	if n == 0 {
 		return nil

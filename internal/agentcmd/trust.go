@@ -1,8 +1,9 @@
-package cli
+package agentcmd
 
 import (
 	"errors"
 
+	"github.com/ddc-gitops/ddc-gitops/internal/cmdkit"
 	"github.com/ddc-gitops/ddc-gitops/reconciler"
 	"github.com/ddc-gitops/ddc-gitops/trust"
 )
@@ -13,7 +14,7 @@ func loadTrustPolicy(f agentFlags) (*trust.Verifier, error) {
 		return nil, nil
 	}
 	if f.watch != "" {
-		return nil, usageError{errors.New("--trust-policy verifies git commits: it needs --repo, not --watch")}
+		return nil, cmdkit.UsageError{Err: errors.New("--trust-policy verifies git commits: it needs --repo, not --watch")}
 	}
 	p, err := trust.Load(f.trustPolicy)
 	if err != nil {

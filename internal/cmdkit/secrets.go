@@ -1,4 +1,4 @@
-package cli
+package cmdkit
 
 import (
 	"fmt"
@@ -6,21 +6,16 @@ import (
 	"net"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/ddc-gitops/ddc-gitops/api"
+	"github.com/ddc-gitops/ddc-gitops/agentapi"
 )
 
-// minSecretBytes is the shortest shared secret (JWT key, sync token,
-// webhook secret) any command accepts: the size of the HMAC-SHA256 key.
-const minSecretBytes = api.MinSecretBytes
-
-// readSharedSecret reads a shared secret from file (the value of flag) or,
+// ReadSharedSecret reads a shared secret from file (the value of flag) or,
 // when no file is given, from the environment variable env (if any). A
-// secret that is given must be at least minSecretBytes long: an empty or
+// secret that is given must be at least agentapi.MinSecretBytes long: an empty or
 // short one is refused with a message on how to make one, never accepted
 // quietly. It returns "" when neither is set.
-func readSharedSecret(flag, file, env string) (string, error) {
+func ReadSharedSecret(flag, file, env string) (string, error) {
 	from := "--" + flag + " " + file
 	var s string
 	if file != "" {
@@ -41,7 +36,7 @@ func readSharedSecret(flag, file, env string) (string, error) {
 	} else {
 		return "", nil
 	}
-	if len(s) < minSecretBytes {
+	if len(s) < agentapi.MinSecretBytes {
 		return "", weakSecret(from, file, len(s))
 	}
 	return s, nil
@@ -56,16 +51,13 @@ func weakSecret(from, file string, n int) error {
 	if n == 0 {
 		what = "is empty"
 	}
-	return usageError{fmt.Errorf("%s: the secret %s; use at least %d random bytes, for example: umask 077; openssl rand -hex 32 > %s",
-		from, what, minSecretBytes, dst)}
+	return UsageError{fmt.Errorf("%s: the secret %s; use at least %d random bytes, for example: umask 077; openssl rand -hex 32 > %s",
+		from, what, agentapi.MinSecretBytes, dst)}
 }
 
-// maxTokenTTL is the longest API token lifetime accepted without a warning.
-const maxTokenTTL = 24 * time.Hour
-
-// warnExposure warns about an HTTP listener on every interface without TLS
+// WarnExposure warns about an HTTP listener on every interface without TLS
 // (passwords, tokens and secrets would cross the network in clear).
-func warnExposure(log *slog.Logger, what, listen string, tls bool) {
+func WarnExposure(log *slog.Logger, what, listen string, tls bool) {
 	if tls || !allInterfaces(listen) {
 		return
 	}
