@@ -1,6 +1,7 @@
 package desired
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"gopkg.in/yaml.v3"
 )
@@ -307,10 +309,25 @@ func (l loader) decodeRead(file string, data []byte, err error, kind string, out
 	return l.decodeBytes(file, data, kind, out)
 }
 
+// sharedReader is an FS whose files' bytes are never written, which it
+// hands out without a copy (gittree.FS).
+type sharedReader interface {
+	ReadFileShared(name string) ([]byte, error)
+}
+
 // readFile is fs.ReadFile, but a symbolic link that leads nowhere inside
-// the tree is an error that says so, not a missing file.
+// the tree is an error that says so, not a missing file. The bytes it
+// returns are never written: decodeBytes keeps strings that share them.
+// From a gittree.FS they are the snapshot's own (no copy); from any other
+// FS, a copy nobody else holds.
 func readFile(fsys fs.FS, file string) ([]byte, error) {
-	data, err := fs.ReadFile(fsys, file)
+	var data []byte
+	var err error
+	if sr, ok := fsys.(sharedReader); ok {
+		data, err = sr.ReadFileShared(file)
+	} else {
+		data, err = fs.ReadFile(fsys, file)
+	}
 	if err != nil {
 		if e, ok := danglingLink(fsys, file); ok {
 			return nil, errors.New(e.Msg)
@@ -340,7 +357,8 @@ func danglingLink(fsys fs.FS, file string) (Error, bool) {
 // whether out is usable: unknown fields and duplicate keys leave it usable
 // (they are dropped before decoding), type errors and a wrong kind do not.
 func DecodeBytes(file string, data []byte, kind string, out any, src *Source, errs *Errors) bool {
-	return loader{}.decodeBytes(file, data, kind, out).merge(file, src, errs)
+	// A copy: the caller may write data afterwards.
+	return loader{}.decodeBytes(file, bytes.Clone(data), kind, out).merge(file, src, errs)
 }
 
 // decodeBytes is DecodeBytes returning its findings. A flat file (a node:
@@ -352,7 +370,9 @@ func (l loader) decodeBytes(file string, data []byte, kind string, out any) file
 	if len(data) > MaxFileBytes {
 		return fileResult{errs: Errors{sizeError(file, len(data))}}
 	}
-	text := string(data)
+	// The decoded strings share data, which nothing writes (readFile,
+	// DecodeBytes' copy): a node's file is held once, by the snapshot.
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	var r fileResult
 	ok := false
 	if !l.yamlOnly {

@@ -164,6 +164,22 @@ func (f *FS) ReadFile(name string) ([]byte, error) {
 	return bytes.Clone(n.data), nil
 }
 
+// ReadFileShared returns the named file's contents without copying them:
+// the snapshot's own bytes, which nothing ever writes. The caller must not
+// write them either; in exchange it may keep them, or strings made from
+// them without a copy (unsafe.String), as long as it likes. The fleet
+// loader does, so a decoded node and the snapshot hold its file once.
+func (f *FS) ReadFileShared(name string) ([]byte, error) {
+	n, err := f.lookup("readfile", name, true)
+	if err != nil {
+		return nil, err
+	}
+	if n.mode.IsDir() {
+		return nil, &fs.PathError{Op: "readfile", Path: name, Err: errIsDir}
+	}
+	return n.data[:len(n.data):len(n.data)], nil
+}
+
 // ReadDir returns the named directory's entries sorted by name.
 func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	n, err := f.lookup("readdir", name, true)

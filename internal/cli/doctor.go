@@ -110,7 +110,8 @@ func applyUnitArgs(fl *pflag.FlagSet, unit string) error {
 	return setErr
 }
 
-// unitArgs is the agent's arguments in unit's ExecStart= (after "agent").
+// unitArgs is the agent's arguments in unit's ExecStart= (after
+// ddc-gitops-agent, or after "agent" of ddc-gitops).
 func unitArgs(unit string) ([]string, error) {
 	b, err := os.ReadFile(unit)
 	if err != nil {
@@ -142,10 +143,13 @@ func unitArgs(unit string) ([]string, error) {
 		}
 		args = append(args, f)
 	}
+	if len(args) > 0 && filepath.Base(args[0]) == "ddc-gitops-agent" {
+		return args[1:], nil
+	}
 	for i, a := range args {
 		if a == "agent" {
 			return args[i+1:], nil
 		}
 	}
-	return nil, fmt.Errorf("%s: ExecStart runs no `ddc-gitops agent`", unit)
+	return nil, fmt.Errorf("%s: ExecStart runs neither `ddc-gitops-agent` nor `ddc-gitops agent`", unit)
 }
