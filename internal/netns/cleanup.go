@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -38,10 +39,26 @@ func Cleanup(ctx context.Context, prefix string) error {
 	}
 	for _, l := range links {
 		if strings.HasPrefix(l, prefix) {
-			errs = append(errs, DeleteLink(ctx, "", l))
+			errs = append(errs, deleteLeftLink(ctx, l))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deleteLeftLink deletes link dev of the current namespace unless it is
+// gone by then. The kernel destroys a deleted namespace's devices
+// asynchronously, and the root end of a veth goes with its peer, so a link
+// listed after `ip netns delete` may vanish before its own delete ("No such
+// device"): that is the outcome Cleanup wants, not an error.
+func deleteLeftLink(ctx context.Context, dev string) error {
+	err := DeleteLink(ctx, "", dev)
+	if err == nil {
+		return nil
+	}
+	if names, lerr := LinkNames(ctx, ""); lerr == nil && !slices.Contains(names, dev) {
+		return nil
+	}
+	return err
 }
 
 // destroy kills the processes inside ns, waits until none is left, and
