@@ -138,6 +138,7 @@ func TestVIPFailover(t *testing.T) {
 	t.Logf("VIP moved in %v; %d failed requests (%v between the first and the last failure); first errors: %s",
 		moved.Round(time.Millisecond), failedDown, outage.Round(time.Millisecond), strings.Join(ld.errs, "; "))
 	bench(t, "vip_failover", "move_ms", moved.Milliseconds(), "failed", failedDown, "ok", okDown, "failed_span_ms", outage.Milliseconds())
+	t.Log(e.describeFailures(ld, "eu"))
 
 	start = time.Now()
 	if err := e.ctl.Start("eu-haproxy-1"); err != nil {

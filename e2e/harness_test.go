@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -245,6 +246,51 @@ func (e *env) dumpLogs() {
 		}
 		e.t.Logf("--- end of %s's log (pid %d, exited %v):\n%s", c.Name, c.PID, c.Exited, strings.Join(lines, "\n"))
 	}
+}
+
+// vrrpEvents returns the VRRP state changes keepalived logged on zone's
+// hosts ("HH:MM:SS.mmm host message", in time order): what a client
+// failure on one of the zone's VIPs is read against.
+func (e *env) vrrpEvents(zone string) []string {
+	hosts := e.hosts(zone)
+	var out []string
+	for _, c := range e.ctl.Children() {
+		if !slices.Contains(hosts, c.Machine) {
+			continue
+		}
+		b, err := os.ReadFile(c.Log)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", c.Machine, err))
+			continue
+		}
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			var rec struct {
+				Time time.Time `json:"time"`
+				Msg  string    `json:"msg"`
+			}
+			if json.Unmarshal(line, &rec) != nil || !strings.HasPrefix(rec.Msg, "keepalived: (") {
+				continue
+			}
+			// "(us-vip-2) Entering MASTER STATE", "... sent 0 priority",
+			// "... received lower priority advert", "... removing VIPs." and the like.
+			out = append(out, rec.Time.Format("15:04:05.000")+" "+c.Machine+" "+strings.TrimPrefix(rec.Msg, "keepalived: "))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// describeFailures says when a client loop failed and what the VIPs of zone
+// did meanwhile (see vrrpEvents).
+func (e *env) describeFailures(ld *load, zone string) string {
+	ld.mu.Lock()
+	first, last := ld.firstFail, ld.lastFail
+	ld.mu.Unlock()
+	if first.IsZero() {
+		return "no failure"
+	}
+	return fmt.Sprintf("failures from %s to %s; zone %s's VRRP events:\n  %s", first.Format("15:04:05.000"), last.Format("15:04:05.000"),
+		zone, strings.Join(e.vrrpEvents(zone), "\n  "))
 }
 
 // poll calls cond every interval until it returns nil or d passes.

@@ -101,11 +101,11 @@ func TestWavesRollOutWaveByWave(t *testing.T) {
 	e := startLab(t, labOptions{agentPoll: time.Minute})
 	e.ctl.SetWebhooks(false) // the test syncs the agents itself, after a promote when it wants one
 	var loads []*load
-	var targets []string
+	var targets, zones []string
 	for _, z := range []string{"eu", "us"} {
 		for _, vip := range e.zone(z).VIPs {
 			u := "http://" + vip
-			targets = append(targets, u)
+			targets, zones = append(targets, u), append(zones, z)
 			loads = append(loads, startLoad(u, 2, false, 10*time.Minute))
 		}
 	}
@@ -116,6 +116,9 @@ func TestWavesRollOutWaveByWave(t *testing.T) {
 			bench(t, "failed_requests", "scenario", "waves", "target", targets[i], "ok", ok, "failed", failed)
 			if ok == 0 || failed != 0 {
 				t.Errorf("client on %s: %d ok, %d failed (%s)", targets[i], ok, failed, strings.Join(ld.errs, "; "))
+			}
+			if failed != 0 {
+				t.Log(e.describeFailures(ld, zones[i]))
 			}
 		}
 	}()
