@@ -131,7 +131,7 @@ func (r *dirReader) readDir(dir *node, prefix string, depth int) error {
 			return fmt.Errorf("%s is %s: a fleet holds regular files, directories and symbolic links only (as git does)", p, typeName(t))
 		}
 		dir.children = append(dir.children, n)
-		r.fs.nodes[p] = n
+		dir.size += 1 + n.size
 	}
 	sortNodes(dir.children)
 	return nil

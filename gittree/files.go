@@ -16,6 +16,7 @@ import (
 func FromFiles(files map[string][]byte, modTime time.Time) (*FS, error) {
 	f := newFS(modTime)
 	dirs := map[string]bool{}
+	nodes := map[string]*node{}
 	for p, data := range files {
 		if !fs.ValidPath(p) || p == "." {
 			return nil, fmt.Errorf("building a tree: invalid path %q", p)
@@ -24,7 +25,7 @@ func FromFiles(files map[string][]byte, modTime time.Time) (*FS, error) {
 		parts := strings.Split(p, "/")
 		for i, name := range parts {
 			sub := strings.Join(parts[:i+1], "/")
-			n, ok := f.nodes[sub]
+			n, ok := nodes[sub]
 			last := sub == p
 			switch {
 			case ok && (last || !n.mode.IsDir()):
@@ -39,13 +40,14 @@ func FromFiles(files map[string][]byte, modTime time.Time) (*FS, error) {
 				dirs[sub] = true
 			}
 			dir.children = append(dir.children, n)
-			f.nodes[sub] = n
+			nodes[sub] = n
 			dir = n
 		}
 	}
 	sortNodes(f.root.children)
 	for d := range dirs {
-		sortNodes(f.nodes[d].children)
+		sortNodes(nodes[d].children)
 	}
+	setSizes(f.root)
 	return f, nil
 }

@@ -21,13 +21,19 @@ import (
 // Symbolic links are followed by Open, Stat, ReadFile and ReadDir when their
 // target is a relative path that stays inside the tree; other links (absolute
 // targets, targets above the root) do not resolve (fs.ErrNotExist).
+//
+// Paths are found by walking the tree (a binary search in each directory),
+// not through an index of every path: a tree read from a commit shares
+// every unchanged node, directory or file, with the tree it was read
+// against (FromCommitReusing), so a new commit costs what changed.
 type FS struct {
 	root     *node
-	nodes    map[string]*node // every path, "." for the root
 	modTime  time.Time
 	symlinks bool
 }
 
+// node is a file, link or directory. Nodes never change once built, which
+// lets trees share them.
 type node struct {
 	name     string
 	mode     fs.FileMode
@@ -35,11 +41,24 @@ type node struct {
 	hexHash  string        // hash in hex, for files (BlobHash); shared with the node it was reused from
 	data     []byte        // file contents or symlink target; shared, never written
 	children []*node       // sorted by name, for directories; shared, never written
+	size     int           // for directories: how many nodes are below it
 }
 
 func newFS(modTime time.Time) *FS {
-	root := &node{name: ".", mode: fs.ModeDir | 0o755}
-	return &FS{root: root, nodes: map[string]*node{".": root}, modTime: modTime}
+	return &FS{root: &node{name: ".", mode: fs.ModeDir | 0o755}, modTime: modTime}
+}
+
+// setSizes fills in the size of dir and of every directory below it, for
+// trees built without counting (FromFiles).
+func setSizes(dir *node) int {
+	dir.size = 0
+	for _, c := range dir.children {
+		dir.size++
+		if c.mode.IsDir() {
+			dir.size += setSizes(c)
+		}
+	}
+	return dir.size
 }
 
 func sortNodes(ns []*node) {
@@ -63,7 +82,7 @@ func (f *FS) BlobHash(name string) (string, bool) {
 }
 
 // Len returns the number of files, directories and links in the tree, root excluded.
-func (f *FS) Len() int { return len(f.nodes) - 1 }
+func (f *FS) Len() int { return f.root.size }
 
 // maxLinks bounds symbolic link resolution, like Linux's ELOOP limit.
 const maxLinks = 40
@@ -75,7 +94,7 @@ func (f *FS) lookup(op, name string, follow bool) (*node, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	if !f.symlinks {
-		if n, ok := f.nodes[name]; ok {
+		if n := f.find(name); n != nil {
 			return n, nil
 		}
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
@@ -85,6 +104,23 @@ func (f *FS) lookup(op, name string, follow bool) (*node, error) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
 	return n, nil
+}
+
+// find resolves a valid path in a tree without symbolic links; nil when
+// there is nothing at name.
+func (f *FS) find(name string) *node {
+	cur := f.root
+	for rest := name; rest != "." && rest != ""; {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
+		if !cur.mode.IsDir() {
+			return nil
+		}
+		if cur = cur.child(comp); cur == nil {
+			return nil
+		}
+	}
+	return cur
 }
 
 // walk resolves name component by component.

@@ -13,9 +13,11 @@
 package gittree
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,21 +118,27 @@ func FromCommit(s storer.EncodedObjectStorer, c *object.Commit) (*FS, error) {
 }
 
 // FromCommitReusing is FromCommit that takes from prev, the FS of an
-// earlier commit (nil for none), what did not change: a directory whose tree
-// hash is the same at the same path is shared whole (its objects are not
-// read again), and a file whose blob is the one prev holds at the same path
-// shares prev's contents. The result reads exactly as FromCommit's; the cost
-// and the new memory are those of what changed (plus the trees above it).
+// earlier commit (nil for none), what did not change: an entry whose object
+// (blob or tree) and mode are those prev holds at the same path is prev's
+// node, shared whole (a directory's objects are not read again), and a
+// file whose blob prev holds with another mode shares prev's contents. The
+// result reads exactly as FromCommit's; the cost and the new memory are
+// those of what changed, plus one pass over each changed tree's entries (a
+// commit that changes one of 10,000 files in a directory allocates the new
+// file and that directory's list of entries, not 10,000 entries).
 func FromCommitReusing(s storer.EncodedObjectStorer, c *object.Commit, prev *FS) (*FS, error) {
 	f := newFS(c.Committer.When)
 	f.root.hash = c.TreeHash
-	if prev != nil && prev.root.hash == c.TreeHash {
-		f.root.children = prev.root.children
-		f.addSubtree(f.root, "")
-		return f, nil
+	var old *node
+	if prev != nil {
+		old = prev.root
+		if old.hash == c.TreeHash {
+			f.root.children, f.root.size, f.symlinks = old.children, old.size, prev.symlinks
+			return f, nil
+		}
 	}
-	r := treeReader{s: s, fs: f, prev: prev, blobs: map[plumbing.Hash][]byte{}}
-	if err := r.readTree(f.root, c.TreeHash, "", 0); err != nil {
+	r := treeReader{s: s, fs: f, blobs: map[plumbing.Hash][]byte{}, prevLinks: prev != nil && prev.symlinks}
+	if err := r.readTree(f.root, c.TreeHash, "", 0, old); err != nil {
 		return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
 	}
 	return f, nil
@@ -142,73 +150,197 @@ const maxDepth = 256
 type treeReader struct {
 	s     storer.EncodedObjectStorer
 	fs    *FS
-	prev  *FS                      // an earlier commit's tree to reuse, or nil
 	blobs map[plumbing.Hash][]byte // identical blobs share one slice
+	// prevLinks: the previous FS has a symbolic link somewhere, so a
+	// shared directory may bring one.
+	prevLinks bool
 }
 
-func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth int) error {
+// readTree fills dir from the tree object h, at path prefix; old is the
+// directory at that path in the previous FS (nil when there is none), whose
+// unchanged entries are shared.
+func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth int, old *node) error {
 	if depth > maxDepth {
 		return fmt.Errorf("tree %q nested deeper than %d", prefix, maxDepth)
 	}
-	t, err := object.GetTree(r.s, h)
+	raw, err := r.treeBytes(h)
 	if err != nil {
 		return fmt.Errorf("reading tree %s (%q): %w", h, displayDir(prefix), err)
 	}
-	dir.children = make([]*node, 0, len(t.Entries))
-	for _, e := range t.Entries {
-		if err := validName(e.Name); err != nil {
+	// The raw object is parsed in place (go-git's object.Tree would
+	// allocate every entry's name); it is reused by subtrees, so what is
+	// kept is copied out of it.
+	entries := countEntries(raw)
+	dir.children = make([]*node, 0, entries)
+	var oldKids []*node
+	if old != nil && old.mode.IsDir() {
+		oldKids = old.children
+	}
+	hasDir := false
+	j := 0 // where the previous tree's entry for the next name likely is
+	for rest := raw; len(rest) > 0; {
+		mode, name, hash, next, err := parseEntry(rest)
+		if err != nil {
 			return fmt.Errorf("tree %q: %w", displayDir(prefix), err)
 		}
-		p := e.Name
-		if prefix != "" {
-			p = prefix + "/" + e.Name
+		rest = next
+		if mode == filemode.Submodule {
+			continue // a commit of another repository: nothing to read here
 		}
-		n := &node{name: e.Name, hash: e.Hash}
-		var old *node
-		if r.prev != nil {
-			old = r.prev.nodes[p]
+		var o *node
+		if j < len(oldKids) && oldKids[j].name == string(name) {
+			o = oldKids[j]
+			j++
+		} else if i, ok := slices.BinarySearchFunc(oldKids, name, compareName); ok {
+			o, j = oldKids[i], i+1
 		}
-		switch e.Mode {
-		case filemode.Dir:
-			n.mode = fs.ModeDir | 0o755
-			if old != nil && old.hash == e.Hash && old.mode.IsDir() {
-				// The same tree: share prev's subtree, read nothing.
-				n.children = old.children
-				r.fs.addSubtree(n, p)
-				break
+		if o != nil && o.hash == hash && o.mode == nodeMode(mode) {
+			// The same object at the same path: share prev's node (for
+			// a directory, its whole subtree).
+			dir.children = append(dir.children, o)
+			dir.size += 1 + o.size
+			if o.mode&fs.ModeSymlink != 0 || (r.prevLinks && o.mode.IsDir() && hasLinks(o)) {
+				r.fs.symlinks = true
 			}
-			if err := r.readTree(n, e.Hash, p, depth+1); err != nil {
+			hasDir = hasDir || o.mode.IsDir()
+			continue
+		}
+		n := &node{name: string(name), hash: hash, mode: nodeMode(mode)}
+		if err := validName(n.name); err != nil {
+			return fmt.Errorf("tree %q: %w", displayDir(prefix), err)
+		}
+		p := n.name
+		if prefix != "" {
+			p = prefix + "/" + n.name
+		}
+		switch mode {
+		case filemode.Dir:
+			hasDir = true
+			if err := r.readTree(n, hash, p, depth+1, o); err != nil {
 				return err
 			}
-		case filemode.Regular, filemode.Deprecated:
-			n.mode = 0o644
-		case filemode.Executable:
-			n.mode = 0o755
+		case filemode.Regular, filemode.Deprecated, filemode.Executable:
 		case filemode.Symlink:
-			n.mode = fs.ModeSymlink | 0o777
 			r.fs.symlinks = true
-		case filemode.Submodule:
-			continue // a commit of another repository: nothing to read here
 		default:
-			return fmt.Errorf("entry %q has unsupported mode %s", p, e.Mode)
+			return fmt.Errorf("entry %q has unsupported mode %s", p, mode)
 		}
 		if !n.mode.IsDir() {
-			if old != nil && old.hash == e.Hash && !old.mode.IsDir() {
-				n.data, n.hexHash = old.data, old.hexHash
-			} else if n.data, err = r.blob(e.Hash, p); err != nil {
+			if o != nil && o.hash == hash && !o.mode.IsDir() {
+				n.data, n.hexHash = o.data, o.hexHash
+			} else if n.data, err = r.blob(hash, p); err != nil {
 				return err
 			}
 			if n.hexHash == "" {
-				n.hexHash = e.Hash.String()
+				n.hexHash = hash.String()
 			}
 		}
 		dir.children = append(dir.children, n)
-		r.fs.nodes[p] = n
+		dir.size += 1 + n.size
 	}
 	// git sorts tree entries with directories as if they ended in "/";
-	// fs.ReadDir promises plain name order.
-	sortNodes(dir.children)
+	// fs.ReadDir promises plain name order, which differs only around
+	// directories.
+	if hasDir {
+		sortNodes(dir.children)
+	}
 	return nil
+}
+
+// hasLinks reports whether a symbolic link is anywhere below dir.
+func hasLinks(dir *node) bool {
+	for _, c := range dir.children {
+		if c.mode&fs.ModeSymlink != 0 || (c.mode.IsDir() && hasLinks(c)) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeMode is the fs.FileMode of a git tree entry's mode (0 for a mode
+// trees do not hold).
+func nodeMode(m filemode.FileMode) fs.FileMode {
+	switch m {
+	case filemode.Dir:
+		return fs.ModeDir | 0o755
+	case filemode.Regular, filemode.Deprecated:
+		return 0o644
+	case filemode.Executable:
+		return 0o755
+	case filemode.Symlink:
+		return fs.ModeSymlink | 0o777
+	}
+	return 0
+}
+
+// compareName orders a node against a name read from a tree object.
+func compareName(n *node, name []byte) int {
+	return strings.Compare(n.name, string(name))
+}
+
+// treeBytes reads the raw tree object h.
+func (r *treeReader) treeBytes(h plumbing.Hash) ([]byte, error) {
+	o, err := r.s.EncodedObject(plumbing.TreeObject, h)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return nil, err
+	}
+	// Subtrees are read while this one is parsed: each tree has a buffer
+	// of its own, garbage once its entries are built.
+	b := make([]byte, o.Size())
+	_, err = io.ReadFull(rd, b)
+	if cerr := rd.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// countEntries counts the entries of a raw tree object (each ends with a
+// NUL and a 20-byte hash), for sizing; a malformed object is caught by
+// parseEntry.
+func countEntries(raw []byte) int {
+	n := 0
+	for len(raw) > 0 {
+		i := bytes.IndexByte(raw, 0)
+		if i < 0 || len(raw) < i+1+hashLen {
+			break
+		}
+		raw = raw[i+1+hashLen:]
+		n++
+	}
+	return n
+}
+
+const hashLen = 20
+
+// parseEntry reads one entry of a raw tree object: "MODE NAME\0" and the
+// 20-byte object hash. name aliases raw.
+func parseEntry(raw []byte) (mode filemode.FileMode, name []byte, h plumbing.Hash, rest []byte, err error) {
+	sp := bytes.IndexByte(raw, ' ')
+	if sp <= 0 || sp > 7 {
+		return 0, nil, h, nil, fmt.Errorf("malformed tree entry (mode)")
+	}
+	var m uint32
+	for _, c := range raw[:sp] {
+		if c < '0' || c > '7' {
+			return 0, nil, h, nil, fmt.Errorf("malformed tree entry mode %q", raw[:sp])
+		}
+		m = m<<3 | uint32(c-'0')
+	}
+	raw = raw[sp+1:]
+	nul := bytes.IndexByte(raw, 0)
+	if nul < 0 || len(raw) < nul+1+hashLen {
+		return 0, nil, h, nil, fmt.Errorf("malformed tree entry (name or hash)")
+	}
+	name = raw[:nul]
+	copy(h[:], raw[nul+1:nul+1+hashLen])
+	return filemode.FileMode(m), name, h, raw[nul+1+hashLen:], nil
 }
 
 func (r *treeReader) blob(h plumbing.Hash, p string) ([]byte, error) {
@@ -247,22 +379,4 @@ func displayDir(prefix string) string {
 		return "."
 	}
 	return prefix
-}
-
-// addSubtree registers the paths under dir (at path p, "" for the root),
-// whose children come from an earlier FS, in f.
-func (f *FS) addSubtree(dir *node, p string) {
-	for _, c := range dir.children {
-		cp := c.name
-		if p != "" {
-			cp = p + "/" + c.name
-		}
-		f.nodes[cp] = c
-		if c.mode&fs.ModeSymlink != 0 {
-			f.symlinks = true
-		}
-		if c.mode.IsDir() {
-			f.addSubtree(c, cp)
-		}
-	}
 }

@@ -1,0 +1,177 @@
+package gittree_test
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/ddc-gitops/ddc-gitops/gittree"
+)
+
+// rawCommit stores a commit whose root tree object is raw, as given.
+func rawCommit(t testing.TB, s *memory.Storage, raw []byte) *object.Commit {
+	t.Helper()
+	to := s.NewEncodedObject()
+	to.SetType(plumbing.TreeObject)
+	w, _ := to.Writer()
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	th, err := s.SetEncodedObject(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := object.Signature{Name: "x", Email: "x@example.org", When: time.Unix(1700000000, 0)}
+	co := s.NewEncodedObject()
+	if err := (&object.Commit{Author: sig, Committer: sig, Message: "m", TreeHash: th}).Encode(co); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.SetEncodedObject(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := object.GetCommit(s, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestFromCommitMalformedTrees: tree objects are parsed in place, so a
+// corrupt or hostile one is an error naming what is wrong, never a panic
+// or a half-read tree.
+func TestFromCommitMalformedTrees(t *testing.T) {
+	data := []byte("data")
+	h := blobHash(data)
+	entry := func(mode, name string) string { return mode + " " + name + "\x00" + string(h[:]) }
+	tests := []struct {
+		name, raw, wantErr string
+	}{
+		{"no space after the mode", "100644", "malformed tree entry (mode)"},
+		{"mode too long", "10064400 f\x00" + string(h[:]), "malformed tree entry (mode)"},
+		{"mode not octal", entry("10064x", "f"), "malformed tree entry mode"},
+		{"name without its end", "100644 f", "malformed tree entry (name or hash)"},
+		{"hash cut short", "100644 f\x00" + string(h[:10]), "malformed tree entry (name or hash)"},
+		{"unsupported mode", entry("100600", "f"), "unsupported mode"},
+		{"dotdot", entry("100644", ".."), "invalid entry name"},
+		{"empty name", entry("100644", ""), "invalid entry name"},
+		{"good then bad", entry("100644", "a") + "x", "malformed tree entry"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := memory.NewStorage()
+			b := s.NewEncodedObject()
+			b.SetType(plumbing.BlobObject)
+			w, _ := b.Writer()
+			_, _ = w.Write(data)
+			_ = w.Close()
+			if _, err := s.SetEncodedObject(b); err != nil {
+				t.Fatal(err)
+			}
+			_, err := gittree.FromCommit(s, rawCommit(t, s, []byte(tc.raw)))
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestFromCommitReusingCostsWhatChanged: reading a commit that changed one
+// file of a 10,000-file directory against the previous commit's FS
+// allocates that directory's tree object and list of entries and the new
+// file, not a node per file (before, about 6 MB per commit at this size).
+func TestFromCommitReusingCostsWhatChanged(t *testing.T) {
+	const n = 10000
+	s := memory.NewStorage()
+	blob := func(b []byte) plumbing.Hash {
+		o := s.NewEncodedObject()
+		o.SetType(plumbing.BlobObject)
+		w, _ := o.Writer()
+		_, _ = w.Write(b)
+		_ = w.Close()
+		h, err := s.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	tree := func(es []object.TreeEntry) plumbing.Hash {
+		o := s.NewEncodedObject()
+		if err := (&object.Tree{Entries: es}).Encode(o); err != nil {
+			t.Fatal(err)
+		}
+		h, err := s.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	nodes := make([]object.TreeEntry, n)
+	for i := range nodes {
+		name := fmt.Sprintf("n-%05d.yaml", i)
+		nodes[i] = object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: blob([]byte("kind: Node\nname: " + name + "\n"))}
+	}
+	other := tree([]object.TreeEntry{{Name: "fleet.yaml", Mode: filemode.Regular, Hash: blob([]byte("name: f\n"))}})
+	commit := func() *object.Commit {
+		root := tree([]object.TreeEntry{{Name: "nodes", Mode: filemode.Dir, Hash: tree(nodes)}, {Name: "zones", Mode: filemode.Dir, Hash: other}})
+		// The root tree object as git wrote it.
+		o, err := s.EncodedObject(plumbing.TreeObject, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd, err := o.Reader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, err := io.ReadAll(rd)
+		_ = rd.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rawCommit(t, s, buf)
+	}
+	first, err := gittree.FromCommit(s, commit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes[4242].Hash = blob([]byte("kind: Node\nname: n-04242.yaml\nweight: 5\n"))
+	c := commit()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	next, err := gittree.FromCommitReusing(s, c, first)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The nodes/ tree object (~0.4 MB), its entry list (80 kB) and what
+	// go-git allocates to find and inflate the object.
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("reading a one-file change of %d files allocated %d bytes", n, got)
+	if got > 1<<20 {
+		t.Errorf("reading a one-file change allocated %d bytes, want at most 1 MiB", got)
+	}
+	if next.Len() != first.Len() || next.Len() != n+3 {
+		t.Errorf("Len %d, want %d (the first read: %d)", next.Len(), n+3, first.Len())
+	}
+	b, err := next.ReadFile("nodes/n-04242.yaml")
+	if err != nil || !strings.Contains(string(b), "weight: 5") {
+		t.Errorf("the changed file: %q, %v", b, err)
+	}
+	b, err = next.ReadFile("nodes/n-04241.yaml")
+	if err != nil || string(b) != "kind: Node\nname: n-04241.yaml\n" {
+		t.Errorf("an unchanged file: %q, %v", b, err)
+	}
+	changed, removed, ok := next.DiffDir(first, "nodes")
+	if !ok || len(changed) != 1 || changed[0] != "nodes/n-04242.yaml" || len(removed) != 0 {
+		t.Errorf("DiffDir: %v %v %v", changed, removed, ok)
+	}
+}
