@@ -168,8 +168,8 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 		return fmt.Errorf("reading tree %s (%q): %w", h, displayDir(prefix), err)
 	}
 	// The raw object is parsed in place (go-git's object.Tree would
-	// allocate every entry's name); it is reused by subtrees, so what is
-	// kept is copied out of it.
+	// allocate every entry's name): a name is copied out of it only for a
+	// node that is not shared.
 	entries := countEntries(raw)
 	dir.children = make([]*node, 0, entries)
 	var oldKids []*node
@@ -177,6 +177,14 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 		oldKids = old.children
 	}
 	hasDir := false
+	sorted := true // in plain name order so far (git's order, for files)
+	add := func(n *node) {
+		if k := len(dir.children); k > 0 && dir.children[k-1].name >= n.name {
+			sorted = false
+		}
+		dir.children = append(dir.children, n)
+		dir.size += 1 + n.size
+	}
 	j := 0 // where the previous tree's entry for the next name likely is
 	for rest := raw; len(rest) > 0; {
 		mode, name, hash, next, err := parseEntry(rest)
@@ -197,8 +205,7 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 		if o != nil && o.hash == hash && o.mode == nodeMode(mode) {
 			// The same object at the same path: share prev's node (for
 			// a directory, its whole subtree).
-			dir.children = append(dir.children, o)
-			dir.size += 1 + o.size
+			add(o)
 			if o.mode&fs.ModeSymlink != 0 || (r.prevLinks && o.mode.IsDir() && hasLinks(o)) {
 				r.fs.symlinks = true
 			}
@@ -235,14 +242,18 @@ func (r *treeReader) readTree(dir *node, h plumbing.Hash, prefix string, depth i
 				n.hexHash = hash.String()
 			}
 		}
-		dir.children = append(dir.children, n)
-		dir.size += 1 + n.size
+		add(n)
 	}
 	// git sorts tree entries with directories as if they ended in "/";
 	// fs.ReadDir promises plain name order, which differs only around
-	// directories.
-	if hasDir {
+	// directories (or in a tree git did not write).
+	if hasDir || !sorted {
 		sortNodes(dir.children)
+		for k := 1; k < len(dir.children); k++ {
+			if dir.children[k-1].name == dir.children[k].name {
+				return fmt.Errorf("tree %q: entry %q is there twice", displayDir(prefix), dir.children[k].name)
+			}
+		}
 	}
 	return nil
 }

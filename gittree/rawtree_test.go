@@ -63,6 +63,8 @@ func TestFromCommitMalformedTrees(t *testing.T) {
 		{"dotdot", entry("100644", ".."), "invalid entry name"},
 		{"empty name", entry("100644", ""), "invalid entry name"},
 		{"good then bad", entry("100644", "a") + "x", "malformed tree entry"},
+		{"a name twice", entry("100644", "a") + entry("100644", "a"), `entry "a" is there twice`},
+		{"a name twice, out of order", entry("100644", "b") + entry("100644", "a") + entry("100644", "b"), `entry "b" is there twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -80,6 +82,42 @@ func TestFromCommitMalformedTrees(t *testing.T) {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestFromCommitUnsortedTree: a tree git did not write (entries out of
+// order) still reads by name, through ReadDir and lookups alike.
+func TestFromCommitUnsortedTree(t *testing.T) {
+	s := memory.NewStorage()
+	var raw []byte
+	for _, name := range []string{"c", "a", "b"} {
+		o := s.NewEncodedObject()
+		o.SetType(plumbing.BlobObject)
+		w, _ := o.Writer()
+		_, _ = w.Write([]byte(name))
+		_ = w.Close()
+		h, err := s.SetEncodedObject(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(append(raw, "100644 "+name+"\x00"...), h[:]...)
+	}
+	fsys, err := gittree.FromCommit(s, rawCommit(t, s, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	es, _ := fsys.ReadDir(".")
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, ",") != "a,b,c" {
+		t.Errorf("ReadDir: %v, want a, b, c", names)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		if b, err := fsys.ReadFile(name); err != nil || string(b) != name {
+			t.Errorf("ReadFile(%s) = %q, %v", name, b, err)
+		}
 	}
 }
 
