@@ -388,7 +388,11 @@ func (l *lab) run(ctx context.Context) error {
 		}
 	}
 
-	// Wait until every zone answers through its first VIP.
+	// Wait until every zone's VIPs are where they stay, and every zone
+	// answers through its first VIP.
+	if err := l.waitVIPs(gctx); err != nil {
+		return err
+	}
 	if err := l.waitZones(gctx); err != nil {
 		return err
 	}

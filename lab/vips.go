@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/netns"
+)
+
+// waitVIPs waits until every zone's VRRP has settled: each VIP on exactly
+// one host, its owner's when the fleet preempts. keepalived starts every
+// instance in BACKUP; the first host whose advertisement timer runs out
+// takes every VIP, and an owner that started a moment later takes its own
+// back only after its preempt delay (5s in the example fleet). Traffic
+// started before that sees the VIP move under it (reset connections, or
+// "no route to host" while the router's neighbour entry follows), so the
+// lab is ready only once it has moved.
+func (l *lab) waitVIPs(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.o.StartTimeout)
+	defer cancel()
+	start := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for _, zn := range l.plan.zones {
+		z := zn.zone
+		if len(z.VIPs) == 0 {
+			continue
+		}
+		var last error
+		for {
+			holders, err := l.vipHolders(ctx, z)
+			if err == nil {
+				err = vipsSettled(z, holders, l.plan.preempt)
+			}
+			if err == nil {
+				l.progress("zone %s: every VIP on its host after %.1fs", z.Name, time.Since(start).Seconds())
+				break
+			}
+			last = err
+			if c := l.deadChild(); c != nil {
+				return fmt.Errorf("lab: %s exited (%v) while the lab started; the end of its log %s:\n%s", c.name, c.err, c.logPath, c.tail(15))
+			}
+			select {
+			case <-ctx.Done():
+				if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("lab: interrupted while starting: %w", ctx.Err())
+				}
+				return fmt.Errorf("lab: zone %s's VIPs did not settle within %v (last: %v)", z.Name, l.o.StartTimeout, last)
+			case <-tick.C:
+			}
+		}
+	}
+	return nil
+}
+
+// vipHolders returns, for each VIP name of zone z, the hosts whose
+// interface holds its address now.
+func (l *lab) vipHolders(ctx context.Context, z *desired.Zone) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, h := range z.Hosts {
+		ns := l.o.Prefix + "-" + h.Name
+		addrs := map[string][]netip.Prefix{}
+		for _, v := range z.VIPs {
+			iface := v.Interface
+			if iface == "" {
+				iface = h.Interface
+			}
+			if _, ok := addrs[iface]; !ok {
+				ps, err := netns.Addrs(ctx, ns, iface)
+				if err != nil {
+					return nil, err
+				}
+				addrs[iface] = ps
+			}
+			vip, err := netip.ParseAddr(v.Address)
+			if err != nil {
+				return nil, fmt.Errorf("VIP %s: %w", v.Name, err)
+			}
+			if slices.ContainsFunc(addrs[iface], func(p netip.Prefix) bool { return p.Addr() == vip }) {
+				out[v.Name] = append(out[v.Name], h.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// vipsSettled reports why zone z's VIPs, held by holders (VIP name ->
+// hosts), are not where they stay: every VIP on exactly one host, and with
+// preempt on the host that owns it (if one does).
+func vipsSettled(z *desired.Zone, holders map[string][]string, preempt bool) error {
+	var problems []string
+	for _, v := range z.VIPs {
+		hs := holders[v.Name]
+		owner := ""
+		for _, h := range z.Hosts {
+			if slices.Contains(h.Owns, v.Name) {
+				owner = h.Name
+			}
+		}
+		switch {
+		case len(hs) == 0:
+			problems = append(problems, v.Name+" is on no host")
+		case len(hs) > 1:
+			sort.Strings(hs)
+			problems = append(problems, fmt.Sprintf("%s is on %s", v.Name, strings.Join(hs, " and ")))
+		case preempt && owner != "" && hs[0] != owner:
+			problems = append(problems, fmt.Sprintf("%s is on %s, not yet on its owner %s", v.Name, hs[0], owner))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
