@@ -671,8 +671,6 @@ func (l *lab) waitZones(ctx context.Context) error {
 	defer cancel()
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	start := time.Now()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
 	for _, zn := range l.plan.zones {
 		z := zn.zone
 		if len(z.VIPs) == 0 {
@@ -680,31 +678,49 @@ func (l *lab) waitZones(ctx context.Context) error {
 		}
 		url := "http://" + net.JoinHostPort(z.VIPs[0].Address, strconv.Itoa(httpPort(z))) + "/health"
 		l.progress("waiting for zone %s: %s", z.Name, url)
-		var last error
-		for {
+		err := l.pollStart(ctx, 200*time.Millisecond, func() error {
 			node, err := healthOf(ctx, client, url)
-			if err == nil && strings.HasPrefix(node.Zone, z.Name) {
-				l.progress("zone %s answers (node %s) after %.1fs", z.Name, node.Node, time.Since(start).Seconds())
-				break
+			if err != nil {
+				return err
 			}
-			if err == nil {
-				err = fmt.Errorf("answered by %s of zone %s", node.Node, node.Zone)
+			if !strings.HasPrefix(node.Zone, z.Name) {
+				return fmt.Errorf("answered by %s of zone %s", node.Node, node.Zone)
 			}
-			last = err
-			if c := l.deadChild(); c != nil {
-				return fmt.Errorf("lab: %s exited (%v) while the lab started; the end of its log %s:\n%s", c.name, c.err, c.logPath, c.tail(15))
-			}
-			select {
-			case <-ctx.Done():
-				if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("lab: interrupted while starting: %w", ctx.Err())
-				}
-				return fmt.Errorf("lab: zone %s did not answer on %s within %v (last: %v); see the logs in %s", z.Name, url, l.o.StartTimeout, last, filepath.Join(l.o.StateDir, "logs"))
-			case <-tick.C:
-			}
+			l.progress("zone %s answers (node %s) after %.1fs", z.Name, node.Node, time.Since(start).Seconds())
+			return nil
+		}, func(last error) error {
+			return fmt.Errorf("lab: zone %s did not answer on %s within %v (last: %v); see the logs in %s", z.Name, url, l.o.StartTimeout, last, filepath.Join(l.o.StateDir, "logs"))
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// pollStart calls cond every interval until it returns nil. It fails when
+// a child exits meanwhile, when ctx is cancelled, and with timedOut(cond's
+// last error) when ctx's deadline passes.
+func (l *lab) pollStart(ctx context.Context, every time.Duration, cond func() error, timedOut func(last error) error) error {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		if c := l.deadChild(); c != nil {
+			return fmt.Errorf("lab: %s exited (%v) while the lab started; the end of its log %s:\n%s", c.name, c.err, c.logPath, c.tail(15))
+		}
+		select {
+		case <-ctx.Done():
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("lab: interrupted while starting: %w", ctx.Err())
+			}
+			return timedOut(err)
+		case <-tick.C:
+		}
+	}
 }
 
 func (l *lab) deadChild() *child {

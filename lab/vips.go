@@ -26,35 +26,26 @@ func (l *lab) waitVIPs(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, l.o.StartTimeout)
 	defer cancel()
 	start := time.Now()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
 	for _, zn := range l.plan.zones {
 		z := zn.zone
 		if len(z.VIPs) == 0 {
 			continue
 		}
-		var last error
-		for {
+		err := l.pollStart(ctx, 100*time.Millisecond, func() error {
 			holders, err := l.vipHolders(ctx, z)
-			if err == nil {
-				err = vipsSettled(z, holders, l.plan.preempt)
+			if err != nil {
+				return err
 			}
-			if err == nil {
-				l.progress("zone %s: every VIP on its host after %.1fs", z.Name, time.Since(start).Seconds())
-				break
+			if err := vipsSettled(z, holders, l.plan.preempt); err != nil {
+				return err
 			}
-			last = err
-			if c := l.deadChild(); c != nil {
-				return fmt.Errorf("lab: %s exited (%v) while the lab started; the end of its log %s:\n%s", c.name, c.err, c.logPath, c.tail(15))
-			}
-			select {
-			case <-ctx.Done():
-				if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("lab: interrupted while starting: %w", ctx.Err())
-				}
-				return fmt.Errorf("lab: zone %s's VIPs did not settle within %v (last: %v)", z.Name, l.o.StartTimeout, last)
-			case <-tick.C:
-			}
+			l.progress("zone %s: every VIP on its host after %.1fs", z.Name, time.Since(start).Seconds())
+			return nil
+		}, func(last error) error {
+			return fmt.Errorf("lab: zone %s's VIPs did not settle within %v (last: %v)", z.Name, l.o.StartTimeout, last)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
