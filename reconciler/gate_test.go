@@ -26,9 +26,14 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
+// flakyPath answers 200 on the strict farm until nodeFarm.failing is set,
+// then 503.
+const flakyPath = "/flaky"
+
 // newStrictFarm is a node farm whose servers answer like a real node: 200
 // on / and /health, 404 on any other path (the harness's farm answers 200
-// on any path, so a bad health check path would break nothing).
+// on any path, so a bad health check path would break nothing), and
+// flakyPath as the farm's failing flag says.
 func newStrictFarm(t testing.TB, n int) *nodeFarm {
 	t.Helper()
 	f := &nodeFarm{}
@@ -44,6 +49,12 @@ func newStrictFarm(t testing.TB, n int) *nodeFarm {
 				io.WriteString(w, `{"status":"healthy"}`)
 			case "/":
 				io.WriteString(w, name)
+			case flakyPath:
+				if f.failing.Load() {
+					http.Error(w, "failing", http.StatusServiceUnavailable)
+					return
+				}
+				io.WriteString(w, "ok")
 			default:
 				http.NotFound(w, r)
 			}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ import (
 // nodes: /health answers 200, everything else names the node.
 type nodeFarm struct {
 	ports []int
+	// failing turns the strict farm's flakyPath from 200 to 503 (a data
+	// plane that breaks when a test says so, not at a check's random first run).
+	failing atomic.Bool
 }
 
 func newNodeFarm(t testing.TB, n int) *nodeFarm {

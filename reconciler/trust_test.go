@@ -214,6 +214,12 @@ func TestAgentTrust(t *testing.T) {
 // it before the gate trips. The refused head must not keep the bad
 // revision running: the host rolls back to its last good revision, the
 // bad one is quarantined and the unsigned head stays refused.
+//
+// The bad revision's check path answers until the test has seen the
+// unsigned head refused, then fails: a path that fails at once could trip
+// the gate before the unsigned commit lands (after a reload a server is UP
+// at its lowest health, so one failed check, at a random moment of the
+// first interval, takes it down).
 func TestTrustRefusedHeadDoesNotStopRollback(t *testing.T) {
 	f := newTrustFixture(t)
 	h := f.h
@@ -232,10 +238,8 @@ func TestTrustRefusedHeadDoesNotStopRollback(t *testing.T) {
 		for p, b := range h.gateFleet(seq(0, 3), checkPath, 100) {
 			s := string(b)
 			if checkPath != "" {
-				// Checks fail slowly enough (2 x 2 s) for the unsigned
-				// commit to land before the gate trips.
+				// The window outlasts the steps below.
 				s = strings.Replace(s, "window: 4s", "window: 20s", 1)
-				s = strings.Replace(s, "interval: 100ms", "interval: 2s", 1)
 			}
 			out[p] = s
 		}
@@ -248,7 +252,7 @@ func TestTrustRefusedHeadDoesNotStopRollback(t *testing.T) {
 		st := status()
 		return st.AppliedRevision == good && st.LastGoodRevision == good
 	})
-	bad := f.push(&f.alice, files("/nope"))
+	bad := f.push(&f.alice, files(flakyPath))
 	sync()
 	eventually(t, 30*time.Second, "the bad revision to be applied and watched", func() bool {
 		st := status()
@@ -256,6 +260,11 @@ func TestTrustRefusedHeadDoesNotStopRollback(t *testing.T) {
 	})
 	unsigned := f.push(nil, map[string]string{"README.md": "unsigned\n"})
 	sync()
+	eventually(t, 30*time.Second, "the unsigned head refused while the bad revision runs", func() bool {
+		st := status()
+		return st.AppliedRevision == bad && st.Trust != nil && st.Trust.Refused != nil && st.Trust.Refused.Revision == unsigned
+	})
+	h.fleet.farm.failing.Store(true) // the bad revision's data plane breaks now
 	eventually(t, 40*time.Second, "the rollback to the last good revision under the refused head", func() bool {
 		st := status()
 		return st.AppliedRevision == good && quarantined(st, bad) && st.Trust != nil && st.Trust.Refused != nil && st.Trust.Refused.Revision == unsigned
