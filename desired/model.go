@@ -108,6 +108,10 @@ type KeepalivedConf struct {
 	TrackWeight int `yaml:"trackWeight"`
 }
 
+// Preempts reports whether an owner takes its VIP back when it returns:
+// unless preempt is false (defaults set it true).
+func (k *KeepalivedConf) Preempts() bool { return k.Preempt == nil || *k.Preempt }
+
 // Zone is zones/<zone>/zone.yaml: one failure domain with its HAProxy hosts and VIPs.
 type Zone struct {
 	Kind    string  `yaml:"kind"`

@@ -61,15 +61,15 @@ type plan struct {
 	zones    []zoneNet
 	machines []machine
 	skipped  []string // nodes not simulated, with the reason
-	// preempt: an owner takes its VIP back (keepalived.preempt, default
-	// true), so a settled zone has each VIP on its owner (vips.go).
+	// preempt: an owner takes its VIP back (KeepalivedConf.Preempts), so a
+	// settled zone has each VIP on its owner (vips.go).
 	preempt bool
 }
 
 // planTopology maps the fleet onto namespaces: one per HAProxy host and one
 // per node whose host is an address in its zone's network.
 func planTopology(f *desired.Fleet) (*plan, error) {
-	p := &plan{preempt: f.Keepalived.Preempt == nil || *f.Keepalived.Preempt}
+	p := &plan{preempt: f.Keepalived.Preempts()}
 	used := map[netip.Addr]bool{}
 	for _, z := range f.Zones {
 		for _, h := range z.Hosts {

@@ -56,7 +56,11 @@ func (l *lab) waitVIPs(ctx context.Context) error {
 func (l *lab) vipHolders(ctx context.Context, z *desired.Zone) (map[string][]string, error) {
 	out := map[string][]string{}
 	for _, h := range z.Hosts {
-		ns := l.o.Prefix + "-" + h.Name
+		nh := l.net.Host(h.Name)
+		if nh == nil {
+			return nil, fmt.Errorf("host %s has no namespace in the lab", h.Name)
+		}
+		ns := nh.Netns
 		addrs := map[string][]netip.Prefix{}
 		for _, v := range z.VIPs {
 			iface := v.Interface

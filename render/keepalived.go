@@ -103,7 +103,7 @@ func (c *hostCtx) keepalived() ([]byte, error) {
 		}
 		w.in("advert_int", secs(adv))
 		switch {
-		case k.Preempt != nil && !*k.Preempt:
+		case !k.Preempts():
 			w.in("nopreempt")
 		case k.PreemptDelay > 0:
 			w.in("preempt_delay", secs(k.PreemptDelay.D()))
