@@ -287,14 +287,7 @@ func memCommit(t *testing.T, entries []object.TreeEntry, blobs map[plumbing.Hash
 	t.Helper()
 	s := memory.NewStorage()
 	for _, b := range blobs {
-		o := s.NewEncodedObject()
-		o.SetType(plumbing.BlobObject)
-		w, _ := o.Writer()
-		_, _ = w.Write(b)
-		_ = w.Close()
-		if _, err := s.SetEncodedObject(o); err != nil {
-			t.Fatal(err)
-		}
+		storeObject(t, s, plumbing.BlobObject, b)
 	}
 	tree := &object.Tree{Entries: entries}
 	to := s.NewEncodedObject()
@@ -305,21 +298,7 @@ func memCommit(t *testing.T, entries []object.TreeEntry, blobs map[plumbing.Hash
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := object.Signature{Name: "x", Email: "x@example.org", When: time.Unix(1700000000, 0)}
-	c := &object.Commit{Author: sig, Committer: sig, Message: "m", TreeHash: th}
-	co := s.NewEncodedObject()
-	if err := c.Encode(co); err != nil {
-		t.Fatal(err)
-	}
-	ch, err := s.SetEncodedObject(co)
-	if err != nil {
-		t.Fatal(err)
-	}
-	commit, err := object.GetCommit(s, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, commit
+	return s, commitOf(t, s, th)
 }
 
 func blobHash(b []byte) plumbing.Hash { return plumbing.ComputeHash(plumbing.BlobObject, b) }

@@ -2,7 +2,6 @@ package gittree_test
 
 import (
 	"fmt"
-	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -16,18 +15,30 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/gittree"
 )
 
-// rawCommit stores a commit whose root tree object is raw, as given.
-func rawCommit(t testing.TB, s *memory.Storage, raw []byte) *object.Commit {
+// storeObject stores an object of type typ with contents data in s.
+func storeObject(t testing.TB, s *memory.Storage, typ plumbing.ObjectType, data []byte) plumbing.Hash {
 	t.Helper()
-	to := s.NewEncodedObject()
-	to.SetType(plumbing.TreeObject)
-	w, _ := to.Writer()
-	_, _ = w.Write(raw)
+	o := s.NewEncodedObject()
+	o.SetType(typ)
+	w, _ := o.Writer()
+	_, _ = w.Write(data)
 	_ = w.Close()
-	th, err := s.SetEncodedObject(to)
+	h, err := s.SetEncodedObject(o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// rawCommit stores a commit whose root tree object is raw, as given.
+func rawCommit(t testing.TB, s *memory.Storage, raw []byte) *object.Commit {
+	t.Helper()
+	return commitOf(t, s, storeObject(t, s, plumbing.TreeObject, raw))
+}
+
+// commitOf stores a commit of the tree th and returns it.
+func commitOf(t testing.TB, s *memory.Storage, th plumbing.Hash) *object.Commit {
+	t.Helper()
 	sig := object.Signature{Name: "x", Email: "x@example.org", When: time.Unix(1700000000, 0)}
 	co := s.NewEncodedObject()
 	if err := (&object.Commit{Author: sig, Committer: sig, Message: "m", TreeHash: th}).Encode(co); err != nil {
@@ -69,14 +80,7 @@ func TestFromCommitMalformedTrees(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := memory.NewStorage()
-			b := s.NewEncodedObject()
-			b.SetType(plumbing.BlobObject)
-			w, _ := b.Writer()
-			_, _ = w.Write(data)
-			_ = w.Close()
-			if _, err := s.SetEncodedObject(b); err != nil {
-				t.Fatal(err)
-			}
+			storeObject(t, s, plumbing.BlobObject, data)
 			_, err := gittree.FromCommit(s, rawCommit(t, s, []byte(tc.raw)))
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error = %v, want %q", err, tc.wantErr)
@@ -91,15 +95,7 @@ func TestFromCommitUnsortedTree(t *testing.T) {
 	s := memory.NewStorage()
 	var raw []byte
 	for _, name := range []string{"c", "a", "b"} {
-		o := s.NewEncodedObject()
-		o.SetType(plumbing.BlobObject)
-		w, _ := o.Writer()
-		_, _ = w.Write([]byte(name))
-		_ = w.Close()
-		h, err := s.SetEncodedObject(o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := storeObject(t, s, plumbing.BlobObject, []byte(name))
 		raw = append(append(raw, "100644 "+name+"\x00"...), h[:]...)
 	}
 	fsys, err := gittree.FromCommit(s, rawCommit(t, s, raw))
@@ -128,18 +124,7 @@ func TestFromCommitUnsortedTree(t *testing.T) {
 func TestFromCommitReusingCostsWhatChanged(t *testing.T) {
 	const n = 10000
 	s := memory.NewStorage()
-	blob := func(b []byte) plumbing.Hash {
-		o := s.NewEncodedObject()
-		o.SetType(plumbing.BlobObject)
-		w, _ := o.Writer()
-		_, _ = w.Write(b)
-		_ = w.Close()
-		h, err := s.SetEncodedObject(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	blob := func(b []byte) plumbing.Hash { return storeObject(t, s, plumbing.BlobObject, b) }
 	tree := func(es []object.TreeEntry) plumbing.Hash {
 		o := s.NewEncodedObject()
 		if err := (&object.Tree{Entries: es}).Encode(o); err != nil {
@@ -158,22 +143,7 @@ func TestFromCommitReusingCostsWhatChanged(t *testing.T) {
 	}
 	other := tree([]object.TreeEntry{{Name: "fleet.yaml", Mode: filemode.Regular, Hash: blob([]byte("name: f\n"))}})
 	commit := func() *object.Commit {
-		root := tree([]object.TreeEntry{{Name: "nodes", Mode: filemode.Dir, Hash: tree(nodes)}, {Name: "zones", Mode: filemode.Dir, Hash: other}})
-		// The root tree object as git wrote it.
-		o, err := s.EncodedObject(plumbing.TreeObject, root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd, err := o.Reader()
-		if err != nil {
-			t.Fatal(err)
-		}
-		buf, err := io.ReadAll(rd)
-		_ = rd.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rawCommit(t, s, buf)
+		return commitOf(t, s, tree([]object.TreeEntry{{Name: "nodes", Mode: filemode.Dir, Hash: tree(nodes)}, {Name: "zones", Mode: filemode.Dir, Hash: other}}))
 	}
 	first, err := gittree.FromCommit(s, commit())
 	if err != nil {
