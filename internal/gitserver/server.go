@@ -89,6 +89,12 @@ type Stats struct {
 	Unauthorized int64
 	// Failed counts requests refused because of SetFailure.
 	Failed int64
+	// InfoRefsTime and UploadPackTime sum the time the InfoRefs and
+	// UploadPacks requests took, from arrival to the last byte of the
+	// answer written: how long git kept their clients waiting. (A client
+	// reads a pack while it streams, so part of its own work on it
+	// overlaps UploadPackTime.)
+	InfoRefsTime, UploadPackTime time.Duration
 }
 
 // Server is a bare repository served over smart HTTP. All methods are safe
@@ -106,6 +112,7 @@ type Server struct {
 
 	stats struct {
 		infoRefs, uploadPacks, uploadBytes, receivePacks, unauthorized, failed atomic.Int64
+		infoRefsTime, uploadPackTime                                           atomic.Int64 // nanoseconds
 	}
 	// inflight counts running requests, so Close can wait for their git
 	// processes; after Close, requests are refused.
@@ -222,8 +229,10 @@ func (s *Server) Handler() http.Handler {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/info/refs"):
 			s.stats.infoRefs.Add(1)
+			defer addSince(&s.stats.infoRefsTime, time.Now())
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
 			s.stats.uploadPacks.Add(1)
+			defer addSince(&s.stats.uploadPackTime, time.Now())
 			// Counted as written: a client can finish reading the pack
 			// before this handler returns.
 			cw.counter = &s.stats.uploadBytes
@@ -397,8 +406,13 @@ func (s *Server) Stats() Stats {
 		ReceivePacks:    s.stats.receivePacks.Load(),
 		Unauthorized:    s.stats.unauthorized.Load(),
 		Failed:          s.stats.failed.Load(),
+		InfoRefsTime:    time.Duration(s.stats.infoRefsTime.Load()),
+		UploadPackTime:  time.Duration(s.stats.uploadPackTime.Load()),
 	}
 }
+
+// addSince adds the time since start to the nanoseconds in n.
+func addSince(n *atomic.Int64, start time.Time) { n.Add(int64(time.Since(start))) }
 
 // countingWriter adds the response body bytes to counter, when set.
 type countingWriter struct {

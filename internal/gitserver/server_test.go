@@ -118,7 +118,7 @@ func TestSeedCloneCommitPush(t *testing.T) {
 	}
 
 	st := srv.Stats()
-	if st.InfoRefs < 3 || st.UploadPacks < 2 || st.ReceivePacks != 1 || st.UploadPackBytes == 0 {
+	if st.InfoRefs < 3 || st.UploadPacks < 2 || st.ReceivePacks != 1 || st.UploadPackBytes == 0 || st.InfoRefsTime <= 0 || st.UploadPackTime <= 0 {
 		t.Errorf("stats = %+v", st)
 	}
 }
