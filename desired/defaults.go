@@ -66,6 +66,7 @@ func SetDefaults(f *Fleet) {
 	setStr(&k.ScriptUser, DefaultScriptUser)
 	setStr(&k.TrackProcess, DefaultTrackProcess)
 
+	setStr(&f.NodeLayout, NodeLayoutFlat)
 	setRolloutDefaults(f)
 	for _, z := range f.Zones {
 		setStr(&z.Network.Name, z.Name)

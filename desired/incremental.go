@@ -57,8 +57,8 @@ func (c *Cache) loadChanged(fsys fs.FS) (*Fleet, bool) {
 		return nil, false
 	}
 	for _, p := range changed {
-		if !strings.HasSuffix(p, ".yaml") {
-			return nil, false // a .yml or other file: the full load says what is wrong
+		if !IsNodeFilePath(p) {
+			return nil, false // a .yml or other file, a directory of another name: the full load says what is wrong
 		}
 	}
 

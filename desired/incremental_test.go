@@ -318,3 +318,67 @@ func (r *fleetRepo) loadBoth(c *Cache, step string) (incremental bool) {
 	}
 	return incremental
 }
+
+// TestIncrementalLoadShardedLayout: the incremental load of a fleet whose
+// node files live in shard directories (nodeLayout: sharded) takes the
+// same path as a flat one, and gives up where the full load has
+// something to say (a file in the wrong shard, a flat file, a directory
+// that is not a shard).
+func TestIncrementalLoadShardedLayout(t *testing.T) {
+	const nodes, zones = 300, 2
+	r := newFleetRepo(t, nodes, zones)
+	node := func(i, weight int) string { return string(fleetgen.NodeFile(i, zones, weight)) }
+	sharded := func(i int) string { return NodeFile(NodeLayoutSharded, fleetgen.NodeName(i)) }
+	// Another shard than node i's.
+	wrongShard := func(i int) string {
+		s := NodeShard(fleetgen.NodeName(i))
+		other := "00"
+		if s == other {
+			other = "01"
+		}
+		return NodesDir + "/" + other + "/" + fleetgen.NodeName(i) + ".yaml"
+	}
+	move := map[string]string{FleetFile: r.seed[FleetFile] + "nodeLayout: sharded\n"}
+	for i := range nodes {
+		move[fleetgen.NodePath(i)] = ""
+		move[sharded(i)] = node(i, 100)
+	}
+	steps := []struct {
+		name        string
+		files       map[string]string // "" removes
+		incremental bool
+		wantErr     string // in Load's error, when the step is invalid
+	}{
+		{"seed (flat)", nil, false, ""},
+		{"every node moved to its shard", move, false, ""},
+		{"one weight", map[string]string{sharded(7): node(7, 42)}, true, ""},
+		{"a node added and one removed", map[string]string{sharded(nodes): node(nodes, 10), sharded(3): ""}, true, ""},
+		{"a node in the wrong shard", map[string]string{sharded(8): "", wrongShard(8): node(8, 100)}, false, "is in the wrong place: with nodeLayout sharded"},
+		{"back in its shard", map[string]string{wrongShard(8): "", sharded(8): node(8, 100)}, false, ""},
+		{"another weight", map[string]string{sharded(9): node(9, 9)}, true, ""},
+		{"a flat node file", map[string]string{sharded(10): "", fleetgen.NodePath(10): node(10, 100)}, false, "its file is " + sharded(10)},
+		{"sharded again", map[string]string{fleetgen.NodePath(10): "", sharded(10): node(10, 100)}, false, ""},
+		{"a directory that is not a shard", map[string]string{"nodes/zz/" + fleetgen.NodeName(nodes+1) + ".yaml": node(nodes+1, 1)}, false, "nodes/zz: unexpected directory"},
+		{"that directory removed", map[string]string{"nodes/zz/" + fleetgen.NodeName(nodes+1) + ".yaml": ""}, false, ""},
+		{"and one more weight", map[string]string{sharded(11): node(11, 11)}, true, ""},
+	}
+	var c Cache
+	for i, st := range steps {
+		if i > 0 {
+			r.write(st.files)
+			r.git("add", "-A")
+			r.git("commit", "-q", "--allow-empty", "-m", st.name)
+		}
+		if took := r.loadBoth(&c, st.name); took != st.incremental {
+			t.Errorf("step %q: incremental path taken = %v, want %v", st.name, took, st.incremental)
+		}
+		fsys, _, err := gittree.Open(r.dir, "main")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Load(fsys)
+		if st.wantErr == "" && err != nil || st.wantErr != "" && (err == nil || !strings.Contains(err.Error(), st.wantErr)) {
+			t.Errorf("step %q: Load = %v, want an error with %q", st.name, err, st.wantErr)
+		}
+	}
+}

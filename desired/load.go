@@ -156,7 +156,7 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 			b.backends[strings.TrimSuffix(path.Base(files[i]), ".yaml")] = true
 		}
 	}
-	files = yamlFiles(fsys, NodesDir, &errs)
+	files = nodeFiles(fsys, &errs)
 	nodes := make([]*Node, len(files))
 	results, miss, hashes := l.cache.reuseNodes(fsys, files, nodes)
 	decoded := l.decodeFiles(fsys, pick(files, miss), KindNode, func(j int) any {
@@ -191,6 +191,18 @@ func (l loader) decode(fsys fs.FS) (*Fleet, Errors, broken) {
 // yamlFiles lists the YAML files directly in dir; anything else that looks
 // like desired state there (a subdirectory, a .yml file) is an error.
 func yamlFiles(fsys fs.FS, dir string, errs *Errors) []string {
+	return yamlFilesIn(fsys, dir, false, errs)
+}
+
+// nodeFiles lists the node files of either layout (nodelayout.go): the
+// YAML files directly in nodes/ and in its shard directories. Which of
+// them is where its node's file belongs is validation's business
+// (validator.node), so a misplaced file is reported with its node's name.
+func nodeFiles(fsys fs.FS, errs *Errors) []string {
+	return yamlFilesIn(fsys, NodesDir, true, errs)
+}
+
+func yamlFilesIn(fsys fs.FS, dir string, shards bool, errs *Errors) []string {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -202,6 +214,10 @@ func yamlFiles(fsys fs.FS, dir string, errs *Errors) []string {
 	for _, e := range entries {
 		p := path.Join(dir, e.Name())
 		switch {
+		case shards && e.IsDir() && isShardDir(e.Name()):
+			out = append(out, yamlFilesIn(fsys, p, false, errs)...)
+		case shards && e.IsDir():
+			*errs = append(*errs, Error{File: p, Msg: fmt.Sprintf("unexpected directory: %s/ holds one .yaml file per node (nodes/<name>.yaml), or with nodeLayout: sharded one directory per shard, named by two lowercase hex digits (nodes/<shard>/<name>.yaml)", dir)})
 		case e.IsDir():
 			*errs = append(*errs, Error{File: p, Msg: fmt.Sprintf("unexpected directory: %s/ holds one .yaml file per object", dir)})
 		case strings.HasSuffix(e.Name(), ".yaml"):

@@ -5,7 +5,8 @@
 //	fleet.yaml                 kind: Fleet    global defaults
 //	zones/<zone>/zone.yaml     kind: Zone     VIPs, HAProxy hosts, frontends, stats
 //	backends/<backend>.yaml    kind: Backend  balance, health check, timeouts, servers
-//	nodes/<node>.yaml          kind: Node     one DDC node per file
+//	nodes/<node>.yaml          kind: Node     one DDC node per file (or
+//	nodes/<shard>/<node>.yaml                 with nodeLayout: sharded)
 //
 // Every string that reaches haproxy.cfg or keepalived.conf is checked against a
 // strict grammar (see grammar.go) so no input can inject a directive.
@@ -35,6 +36,9 @@ type Fleet struct {
 	Rollout Rollout `yaml:"rollout"`
 	// Freeze lists the freeze windows (model_override.go).
 	Freeze []FreezeWindow `yaml:"freeze"`
+	// NodeLayout is where node files live: NodeLayoutFlat (the default)
+	// or NodeLayoutSharded (nodelayout.go).
+	NodeLayout string `yaml:"nodeLayout"`
 
 	// Zones, Backends and Nodes are loaded from their own files, sorted by name.
 	Zones    []*Zone    `yaml:"-"`

@@ -11,6 +11,7 @@ func (v *validator) fleet() {
 	const file = FleetFile
 	v.kind(file, f.Kind, KindFleet)
 	v.str(file, "name", f.Name, ruleName)
+	v.oneOf(file, "nodeLayout", f.NodeLayout, NodeLayoutFlat, NodeLayoutSharded)
 
 	h := &f.HAProxy
 	v.intRange(file, "haproxy.maxconn", h.Maxconn, 1, MaxMaxconn)

@@ -15,8 +15,18 @@ func (v *validator) node(n *Node) {
 			v.errorf(file, "name", "node %q is already defined in %s", n.Name, v.at(first.File, "name"))
 		}
 	}
-	if path.Dir(file) == NodesDir {
-		v.placement(file, "node", n.Name, strings.TrimSuffix(path.Base(file), ".yaml"), NodesDir+"/<name>.yaml")
+	if IsNodeFilePath(file) {
+		base := strings.TrimSuffix(path.Base(file), ".yaml")
+		v.placement(file, "node", n.Name, base, path.Dir(file)+"/<name>.yaml")
+		if l := v.f.NodeLayout; n.Name == base && !v.broken.fleet && (l == NodeLayoutFlat || l == NodeLayoutSharded) {
+			if want := NodeFile(l, base); file != want {
+				set := "the default"
+				if v.f.Source.has(FleetFile, "nodeLayout") {
+					set = "set at " + v.at(FleetFile, "nodeLayout")
+				}
+				v.errorf(file, "name", "node %q is in the wrong place: with nodeLayout %s (%s) its file is %s", base, l, set, want)
+			}
+		}
 	}
 	if v.str(file, "pubKey", n.PubKey, rulePubKey) {
 		if first, dup := v.pubKeys[n.PubKey]; dup {

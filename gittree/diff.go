@@ -9,14 +9,16 @@ import (
 // reports that everything outside the top-level directory dir is
 // identical in both (the same git objects, and no symbolic link anywhere,
 // since a link elsewhere could point into dir), and changed lists the
-// regular files directly in dir that are new or differ from prev's,
-// removed those gone, as paths ("nodes/n-1.yaml"), in name order. It
-// costs one comparison per entry of dir and reads no file.
+// regular files under dir (in it or in its subdirectories) that are new or
+// differ from prev's, removed those gone, as paths ("nodes/n-1.yaml",
+// "nodes/3f/n-2.yaml"), in name order. It costs one comparison per entry of
+// each directory that changed and reads no file: a subdirectory with the
+// same git tree in both is skipped whole.
 //
 // It is not ok when either FS was not read from a commit (FromDir,
-// FromFiles), dir is missing from either, or an entry of dir that changed
-// is not a regular file (a subdirectory, a link): such trees are loaded
-// in full.
+// FromFiles), dir is missing from either, or an entry under dir that
+// changed is neither a regular file nor a directory in both (a link, a
+// file that became a directory): such trees are loaded in full.
 func (f *FS) DiffDir(prev fs.FS, dir string) (changed, removed []string, ok bool) {
 	p, isFS := prev.(*FS)
 	if !isFS || p == nil || f.symlinks || p.symlinks || f.root.hash.IsZero() || p.root.hash.IsZero() ||
@@ -47,33 +49,72 @@ func (f *FS) DiffDir(prev fs.FS, dir string) (changed, removed []string, ok bool
 	if cur == nil || !cur.mode.IsDir() || !old.mode.IsDir() {
 		return nil, nil, false
 	}
-	// dir's entries, both sorted by name: a merge.
-	a, b := cur.children, old.children
+	d := &dirDiff{}
+	if !d.diff(dir, cur, old) {
+		return nil, nil, false
+	}
+	return d.changed, d.removed, true
+}
+
+// dirDiff collects the files that differ between two versions of a
+// directory.
+type dirDiff struct{ changed, removed []string }
+
+// diff merges the entries of a and b, both sorted by name, under prefix.
+func (d *dirDiff) diff(prefix string, a, b *node) bool {
+	x, y := a.children, b.children
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for i < len(x) || j < len(y) {
 		switch {
-		case j == len(b) || (i < len(a) && a[i].name < b[j].name):
-			if !a[i].mode.IsRegular() || a[i].hash.IsZero() {
-				return nil, nil, false
+		case j == len(y) || (i < len(x) && x[i].name < y[j].name):
+			if !d.all(&d.changed, prefix+"/"+x[i].name, x[i]) {
+				return false
 			}
-			changed = append(changed, dir+"/"+a[i].name)
 			i++
-		case i == len(a) || b[j].name < a[i].name:
-			if !b[j].mode.IsRegular() {
-				return nil, nil, false
+		case i == len(x) || y[j].name < x[i].name:
+			if !d.all(&d.removed, prefix+"/"+y[j].name, y[j]) {
+				return false
 			}
-			removed = append(removed, dir+"/"+b[j].name)
 			j++
 		default: // the same name
-			if a[i].hash != b[j].hash || a[i].mode != b[j].mode {
-				if !a[i].mode.IsRegular() || !b[j].mode.IsRegular() || a[i].hash.IsZero() {
-					return nil, nil, false
+			n, o := x[i], y[j]
+			p := prefix + "/" + n.name
+			switch {
+			case n.hash.IsZero():
+				return false
+			case n.hash == o.hash && n.mode == o.mode:
+			case n.mode.IsDir() && o.mode.IsDir():
+				if !d.diff(p, n, o) {
+					return false
 				}
-				changed = append(changed, dir+"/"+a[i].name)
+			case n.mode.IsRegular() && o.mode.IsRegular():
+				d.changed = append(d.changed, p)
+			default:
+				return false
 			}
 			i++
 			j++
 		}
 	}
-	return changed, removed, true
+	return true
+}
+
+// all adds the regular files of n (n itself, or those under it) at p to
+// list.
+func (d *dirDiff) all(list *[]string, p string, n *node) bool {
+	switch {
+	case n.hash.IsZero():
+		return false
+	case n.mode.IsRegular():
+		*list = append(*list, p)
+		return true
+	case n.mode.IsDir():
+		for _, c := range n.children {
+			if !d.all(list, p+"/"+c.name, c) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }

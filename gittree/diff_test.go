@@ -31,12 +31,12 @@ func TestDiffDir(t *testing.T) {
 	}
 	commit := func(files map[string]string, remove ...string) *gittree.FS {
 		t.Helper()
-		writeFiles(t, dir, files)
 		for _, p := range remove {
 			if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
 				t.Fatal(err)
 			}
 		}
+		writeFiles(t, dir, files)
 		git(t, dir, "add", "-A")
 		git(t, dir, "commit", "-q", "--allow-empty", "-m", "change")
 		return open()
@@ -64,12 +64,18 @@ func TestDiffDir(t *testing.T) {
 	check("fleet.yaml changed too", fleet, nodes, want{nil, nil, false})
 	zone := commit(map[string]string{"zones/us/zone.yaml": "kind: Zone\nname: us\n"})
 	check("a new zone", zone, fleet, want{nil, nil, false})
-	sub := commit(map[string]string{"nodes/sub/x.yaml": "kind: Node\n"})
-	check("a subdirectory in nodes/", sub, zone, want{nil, nil, false})
+	// Subdirectories (the sharded node layout) are compared entry by
+	// entry too; one whose tree did not change is skipped.
+	sub := commit(map[string]string{"nodes/sub/x.yaml": "kind: Node\n", "nodes/sub/deep/y.yaml": "kind: Node\n", "nodes/other/z.yaml": "kind: Node\n"})
+	check("new subdirectories in nodes/", sub, zone, want{[]string{"nodes/other/z.yaml", "nodes/sub/deep/y.yaml", "nodes/sub/x.yaml"}, nil, true})
+	inSub := commit(map[string]string{"nodes/sub/x.yaml": "kind: Node\nweight: 1\n", "nodes/sub/w.yaml": "kind: Node\n"}, "nodes/sub/deep/y.yaml")
+	check("files changed, added and removed in a subdirectory", inSub, sub, want{[]string{"nodes/sub/w.yaml", "nodes/sub/x.yaml"}, []string{"nodes/sub/deep/y.yaml"}, true})
 	unsub := commit(nil, "nodes/sub")
-	check("the subdirectory removed", unsub, sub, want{nil, nil, false})
+	check("a subdirectory removed", unsub, inSub, want{nil, []string{"nodes/sub/w.yaml", "nodes/sub/x.yaml"}, true})
+	fileToDir := commit(map[string]string{"nodes/a.yaml/x.yaml": "kind: Node\n"}, "nodes/a.yaml")
+	check("a file replaced by a directory", fileToDir, unsub, want{nil, nil, false})
 	newTop := commit(map[string]string{"README": "x"})
-	check("a new top-level file", newTop, unsub, want{nil, nil, false})
+	check("a new top-level file", newTop, fileToDir, want{nil, nil, false})
 	link := commit(map[string]string{"links/a": "->../nodes/a.yaml"})
 	check("a symbolic link elsewhere", link, newTop, want{nil, nil, false})
 	if _, _, ok := first.DiffDir(first, "zones/eu"); ok {

@@ -48,7 +48,8 @@ func FileName(kind string) string {
 // KindForPath returns the kind of the desired-state file at file, a
 // slash-separated path relative to the fleet root, by the fleet layout
 // (fleet.yaml, zones/<zone>/zone.yaml, backends/<backend>.yaml,
-// nodes/<node>.yaml), or "" when file is not one.
+// nodes/<node>.yaml or nodes/<shard>/<node>.yaml), or "" when file is not
+// one.
 func KindForPath(file string) string {
 	f := path.Clean(file)
 	dir, base := path.Split(f)
@@ -61,7 +62,7 @@ func KindForPath(file string) string {
 		return ""
 	case dir == desired.BackendsDir+"/":
 		return desired.KindBackend
-	case dir == desired.NodesDir+"/":
+	case desired.IsNodeFilePath(f):
 		return desired.KindNode
 	case dir == desired.ContainersDir+"/":
 		return desired.KindContainer

@@ -86,6 +86,10 @@ func TestKindForPath(t *testing.T) {
 		{"zones/eu/zone.yaml", desired.KindZone},
 		{"backends/ddc_nodes_http.yaml", desired.KindBackend},
 		{"nodes/eu-node-1.yaml", desired.KindNode},
+		{"nodes/1e/eu-node-1.yaml", desired.KindNode}, // nodeLayout: sharded
+		{"nodes/eu/eu-node-1.yaml", ""},
+		{"nodes/1E/eu-node-1.yaml", ""},
+		{"nodes/1e/2f/eu-node-1.yaml", ""},
 		{"zones/zone.yaml", ""},
 		{"zones/eu/other.yaml", ""},
 		{"backends/x.yml", ""},

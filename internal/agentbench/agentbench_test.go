@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/agentapi"
+	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/internal/fleetgen"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver"
 	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
@@ -47,6 +48,10 @@ const (
 // and the cost of a no-op reconcile, a one-node change and 1,000 adds,
 // beside the goals. b.N is the number of one-node changes (at least 20).
 //
+// It runs once per node layout (fleet.yaml nodeLayout): flat, the default,
+// where a one-node commit writes a 10,000-entry nodes/ tree that the git
+// server packs and the agent fetches and reads, and sharded.
+//
 // The nodes live on loopback (127.19.0.0/16) where nothing listens: their
 // checks fail at once, no packet leaves the machine. Checks run every 30 s.
 func BenchmarkAgent10k(b *testing.B) {
@@ -65,8 +70,14 @@ func BenchmarkAgent10k(b *testing.B) {
 		}
 		nodes = n
 	}
-	e := newEnv(b, bin, nodes)
-	rep := &report{b: b}
+	for _, layout := range []string{desired.NodeLayoutFlat, desired.NodeLayoutSharded} {
+		b.Run(layout, func(b *testing.B) { benchAgent(b, bin, nodes, layout) })
+	}
+}
+
+func benchAgent(b *testing.B, bin string, nodes int, layout string) {
+	e := newEnv(b, bin, nodes, layout)
+	rep := &report{b: b, name: "agent10k " + layout}
 
 	// 1. First clone over smart HTTP, bootstrap, first reconcile.
 	start := time.Now()
@@ -125,7 +136,7 @@ func BenchmarkAgent10k(b *testing.B) {
 	var oneCPU time.Duration
 	for i := range rounds {
 		k := (i * 7919) % nodes
-		rev, err := e.git.Commit(map[string][]byte{fleetgen.NodePath(k): fleetgen.LocalNodeFile(k, 1, 10+i%50, refusedPort)}, nil, "weight")
+		rev, err := e.git.Commit(map[string][]byte{e.nodePath(k): fleetgen.LocalNodeFile(k, 1, 10+i%50, refusedPort)}, nil, "weight")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -152,7 +163,7 @@ func BenchmarkAgent10k(b *testing.B) {
 	// 4. 1,000 adds in one commit.
 	adds := map[string][]byte{}
 	for i := nodes; i < nodes+1000; i++ {
-		adds[fleetgen.NodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
+		adds[e.nodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
 	}
 	rev, err := e.git.Commit(adds, nil, "add 1000")
 	if err != nil {
@@ -244,25 +255,26 @@ type env struct {
 	cmd                    *exec.Cmd
 	client                 *agentapi.Client
 	nodes                  int
+	layout                 string // fleet.yaml nodeLayout
 }
 
-func newEnv(b testing.TB, bin string, nodes int) *env {
+func newEnv(b testing.TB, bin string, nodes int, layout string) *env {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "ab") // short: unix socket paths
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { os.RemoveAll(dir) })
-	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, token: "bench-sync-token-of-at-least-32-bytes",
+	e := &env{b: b, bin: bin, dir: dir, nodes: nodes, layout: layout, token: "bench-sync-token-of-at-least-32-bytes",
 		admin: filepath.Join(dir, "admin.sock"), master: filepath.Join(dir, "master.sock"), haproxy: filepath.Join(dir, "haproxy.pid")}
 	e.git = gitservertest.New(b, gitserver.Options{})
 	files := map[string][]byte{
-		"fleet.yaml":                   []byte(fleetYAML),
+		"fleet.yaml":                   []byte(fleetYAML + "nodeLayout: " + layout + "\n"),
 		"zones/z00/zone.yaml":          zoneYAML(freePort(b), freePort(b)),
 		"backends/ddc_nodes_http.yaml": []byte(backendYAML),
 	}
 	for i := range nodes {
-		files[fleetgen.NodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
+		files[e.nodePath(i)] = fleetgen.LocalNodeFile(i, 1, 100, refusedPort)
 	}
 	if _, err := e.git.Commit(files, nil, "seed"); err != nil {
 		b.Fatal(err)
@@ -319,6 +331,9 @@ func (e *env) startAgent() {
 		}
 	})
 }
+
+// nodePath is the path of node i's file in the fleet's layout.
+func (e *env) nodePath(i int) string { return desired.NodeFile(e.layout, fleetgen.NodeName(i)) }
 
 // gitTime is the time the git server has spent answering fetches
 // (info/refs and upload-pack requests) so far.
@@ -571,11 +586,12 @@ func freePort(b testing.TB) int {
 var used = map[int]bool{}
 
 type report struct {
-	b testing.TB
+	b    testing.TB
+	name string // of the run, at the start of each line
 }
 
 func (r *report) line(name, format string, args ...any) {
-	r.emit(fmt.Sprintf("BENCH agent10k %-70s %s", name, fmt.Sprintf(format, args...)))
+	r.emit(fmt.Sprintf("BENCH %s %-70s %s", r.name, name, fmt.Sprintf(format, args...)))
 }
 
 func (r *report) goal(name, got, goal string, met bool) {
@@ -583,7 +599,7 @@ func (r *report) goal(name, got, goal string, met bool) {
 	if met {
 		verdict = "met"
 	}
-	r.emit(fmt.Sprintf("BENCH agent10k %-70s %s (goal %s: %s)", name, got, goal, verdict))
+	r.emit(fmt.Sprintf("BENCH %s %-70s %s (goal %s: %s)", r.name, name, got, goal, verdict))
 }
 
 func (r *report) emit(s string) {

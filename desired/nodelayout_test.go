@@ -1,0 +1,47 @@
+package desired
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestNodeFile(t *testing.T) {
+	for _, tc := range []struct{ layout, name, want string }{
+		{NodeLayoutFlat, "eu-node-1", "nodes/eu-node-1.yaml"},
+		{"", "eu-node-1", "nodes/eu-node-1.yaml"},
+		{NodeLayoutSharded, "eu-node-1", "nodes/1e/eu-node-1.yaml"}, // sha256("eu-node-1") = 1ec1c3…
+		{NodeLayoutSharded, "us-node-1", "nodes/e2/us-node-1.yaml"},
+	} {
+		if got := NodeFile(tc.layout, tc.name); got != tc.want {
+			t.Errorf("NodeFile(%q, %q) = %q, want %q", tc.layout, tc.name, got, tc.want)
+		}
+		if !IsNodeFilePath(tc.want) {
+			t.Errorf("IsNodeFilePath(%q) = false", tc.want)
+		}
+	}
+	if got := NodeFiles("us-node-1"); got != [2]string{"nodes/us-node-1.yaml", "nodes/e2/us-node-1.yaml"} {
+		t.Errorf("NodeFiles = %q", got)
+	}
+	for _, p := range []string{"nodes/x.yml", "nodes/eu/x.yaml", "nodes/1E/x.yaml", "nodes/1e/2f/x.yaml", "nodes/1e", "backends/x.yaml", "x.yaml"} {
+		if IsNodeFilePath(p) {
+			t.Errorf("IsNodeFilePath(%q) = true", p)
+		}
+	}
+}
+
+// TestNodeShardsSpread: the shards of 10,000 generated names are all used
+// and none holds more than twice its share.
+func TestNodeShardsSpread(t *testing.T) {
+	count := map[string]int{}
+	for i := range 10000 {
+		count[NodeShard(fmt.Sprintf("node-%05d", i))]++
+	}
+	if len(count) != 256 {
+		t.Errorf("%d shards used, want 256", len(count))
+	}
+	for s, n := range count {
+		if !isShardDir(s) || n > 2*10000/256 {
+			t.Errorf("shard %q holds %d nodes", s, n)
+		}
+	}
+}
