@@ -13,8 +13,9 @@
 //     record is logged, counted (ddc_gitops_bot_invalid_events_total) and
 //     never becomes a file. The whole candidate tree is validated again
 //     (desired.Load) before the commit, and by repo.Commit.
-//   - A node file is nodes/node-<first 12 hex of the pubKey>.yaml (longer
-//     when that name belongs to another key), zone from the cluster mapping
+//   - A node file is nodes/node-<first 12 hex of the pubKey>.yaml, or in
+//     its shard directory when fleet.yaml says nodeLayout: sharded (a longer
+//     name when that one belongs to another key), zone from the cluster mapping
 //     or the default zone, admitted: true. An existing file for the key
 //     keeps its name, zone, weight, admitted flag and state.
 //   - One branch per node and action: bot/node/<pubKey hex> for an addition

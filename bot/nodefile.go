@@ -14,18 +14,23 @@ import (
 	"github.com/ddc-gitops/ddc-gitops/desired"
 )
 
-// SchemaRef is the schema the generated node files' yaml-language-server
-// modeline points at: nodes/<name>.yaml sits one level below the fleet
-// repository's root, and a fleet repository keeps the JSON Schemas (package
+// schemaRef is the schema the yaml-language-server modeline of a node file
+// at file points at: a fleet repository keeps the JSON Schemas (package
 // schemas, `schemas.FS()`) in schemas/ at its root, as in the
-// .vscode/settings.json mapping of schemas/README.md.
-const SchemaRef = "../schemas/node.schema.json"
+// .vscode/settings.json mapping of schemas/README.md, so it is
+// "../schemas/node.schema.json" from nodes/<name>.yaml and one more "../"
+// from a shard directory (nodeLayout: sharded).
+func schemaRef(file string) string {
+	return strings.Repeat("../", strings.Count(file, "/")) + "schemas/node.schema.json"
+}
 
-// nodeFileHeader starts every node file the bot writes.
-const nodeFileHeader = "# yaml-language-server: $schema=" + SchemaRef + "\n" +
-	"# Managed by the ddc-gitops bot from the DDC node registry. The chain's\n" +
-	"# fields are rewritten by its next proposal; name, zone, weight, admitted\n" +
-	"# and state are kept as they are on the main branch.\n"
+// nodeFileHeader starts every node file the bot writes, at file.
+func nodeFileHeader(file string) string {
+	return "# yaml-language-server: $schema=" + schemaRef(file) + "\n" +
+		"# Managed by the ddc-gitops bot from the DDC node registry. The chain's\n" +
+		"# fields are rewritten by its next proposal; name, zone, weight, admitted\n" +
+		"# and state are kept as they are on the main branch.\n"
+}
 
 // namePrefix and nameHexDigits make a new node's name: node-<first 12 hex
 // digits of the pubKey>, lengthened when another key already has that name.
@@ -93,16 +98,30 @@ type indexedNode struct {
 type nodeIndex struct {
 	byKey  map[string]*indexedNode
 	byName map[string]*indexedNode
+	// layout is the fleet's nodeLayout: where a new node's file goes.
+	layout string
 }
 
-// indexNodes decodes every nodes/*.yaml of fsys (without defaults, so the
-// fields a person wrote are told apart from defaults).
+// indexNodes decodes every node file of fsys, in either layout (without
+// defaults, so the fields a person wrote are told apart from defaults).
 func indexNodes(fsys fs.FS) (*nodeIndex, error) {
-	files, err := fs.Glob(fsys, desired.NodesDir+"/*.yaml")
+	layout, err := desired.NodeLayoutOf(fsys)
 	if err != nil {
-		return nil, fmt.Errorf("listing node files: %w", err)
+		return nil, err
 	}
-	idx := &nodeIndex{byKey: make(map[string]*indexedNode, len(files)), byName: make(map[string]*indexedNode, len(files))}
+	var files []string
+	for _, pattern := range []string{desired.NodesDir + "/*.yaml", desired.NodesDir + "/*/*.yaml"} {
+		m, err := fs.Glob(fsys, pattern)
+		if err != nil {
+			return nil, fmt.Errorf("listing node files: %w", err)
+		}
+		for _, f := range m {
+			if desired.IsNodeFilePath(f) {
+				files = append(files, f)
+			}
+		}
+	}
+	idx := &nodeIndex{byKey: make(map[string]*indexedNode, len(files)), byName: make(map[string]*indexedNode, len(files)), layout: layout}
 	for _, f := range files {
 		data, err := fs.ReadFile(fsys, f)
 		if err != nil {
@@ -201,7 +220,7 @@ func (c *Config) buildNodeFile(idx *nodeIndex, zones map[string]bool, rec chain.
 		}
 	} else {
 		n.Name = idx.nodeName(rec.PubKey)
-		out.Path = desired.NodesDir + "/" + n.Name + ".yaml"
+		out.Path = desired.NodeFile(idx.layout, n.Name)
 		zc, err := c.chooseZone(rec.ClusterID)
 		if err != nil {
 			return nil, err
@@ -215,7 +234,7 @@ func (c *Config) buildNodeFile(idx *nodeIndex, zones map[string]bool, rec chain.
 	if !zones[n.Zone] {
 		return nil, fmt.Errorf("zone %q (%s) is not a zone of the fleet", n.Zone, out.Zone.Why)
 	}
-	data, err := renderNodeFile(n)
+	data, err := renderNodeFile(out.Path, n)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +264,11 @@ type fileNode struct {
 	State      string `yaml:"state,omitempty"`
 }
 
-// renderNodeFile writes a node in the model's YAML format. yaml.v3 quotes
-// any value that would read back as another type.
-func renderNodeFile(n desired.Node) ([]byte, error) {
+// renderNodeFile writes a node in the model's YAML format, for file.
+// yaml.v3 quotes any value that would read back as another type.
+func renderNodeFile(file string, n desired.Node) ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString(nodeFileHeader)
+	b.WriteString(nodeFileHeader(file))
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	err := enc.Encode(fileNode{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -291,4 +292,69 @@ func mustRead(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// In a sharded fleet (nodeLayout: sharded) a new node's file goes to its
+// shard, with the schema modeline one level further up, and the fleet
+// validates with it; an existing node in a shard is found by its key and
+// stays where it is.
+func TestBuildNodeFileShardedLayout(t *testing.T) {
+	fleet := testFleet(t, nil)
+	fleet[desired.FleetFile].Data = []byte(strings.Replace(string(fleet[desired.FleetFile].Data), "\nname: ddc\n", "\nname: ddc\nnodeLayout: sharded\n", 1))
+	for p, f := range fleet {
+		if dir, base := path.Split(p); dir == desired.NodesDir+"/" {
+			delete(fleet, p)
+			fleet[desired.NodeFile(desired.NodeLayoutSharded, strings.TrimSuffix(base, ".yaml"))] = f
+		}
+	}
+	if _, err := desired.Load(fleet); err != nil {
+		t.Fatalf("the sharded example fleet: %v", err)
+	}
+	idx, err := indexNodes(fleet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.layout != desired.NodeLayoutSharded || len(idx.byName) != 6 {
+		t.Fatalf("index: layout %q, %d nodes; want sharded, the example's 6", idx.layout, len(idx.byName))
+	}
+	r := testRecord(1)
+	nf, err := testConfig().buildNodeFile(idx, zoneSet(fleet), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := desired.NodeFile(desired.NodeLayoutSharded, "node-a11ce0010000"); nf.Path != want {
+		t.Fatalf("path = %s, want %s", nf.Path, want)
+	}
+	if !strings.HasPrefix(string(nf.Data), "# yaml-language-server: $schema=../../schemas/node.schema.json\n") {
+		t.Errorf("modeline of %s:\n%s", nf.Path, nf.Data)
+	}
+	fleet[nf.Path] = &fstest.MapFile{Data: nf.Data}
+	if _, err := desired.Load(fleet); err != nil {
+		t.Fatalf("desired.Load with the new node: %v", err)
+	}
+
+	// eu-node-1's key again: its file in its shard is updated in place.
+	var n desired.Node
+	var errs desired.Errors
+	ex := desired.NodeFile(desired.NodeLayoutSharded, "eu-node-1")
+	desired.DecodeBytes(ex, fleet[ex].Data, desired.KindNode, &n, &desired.Source{}, &errs)
+	r2 := chain.Record{PubKey: n.PubKey, ProviderID: n.ProviderID, ClusterID: n.ClusterID, Host: "198.18.1.77", Domain: n.Domain,
+		HTTPPort: 8081, GRPCPort: 9091, P2PPort: 9070, Mode: "cache"}
+	nf, err = testConfig().buildNodeFile(idx, zoneSet(fleet), r2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nf.Path != ex || nf.Existing == nil || nf.Node.Name != "eu-node-1" {
+		t.Fatalf("update of eu-node-1: path %s, existing %v, name %s", nf.Path, nf.Existing != nil, nf.Node.Name)
+	}
+}
+
+// A fleet.yaml the bot cannot read the layout from stops the index with
+// the reason.
+func TestIndexNodesBadLayout(t *testing.T) {
+	fleet := testFleet(t, nil)
+	fleet[desired.FleetFile].Data = append(fleet[desired.FleetFile].Data, "nodeLayout: deep\n"...)
+	if _, err := indexNodes(fleet); err == nil || !strings.Contains(err.Error(), `nodeLayout "deep" is not one of flat, sharded`) {
+		t.Fatalf("indexNodes = %v", err)
+	}
 }

@@ -3,6 +3,9 @@ package desired
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
 	"path"
 	"strings"
 )
@@ -69,4 +72,30 @@ func IsNodeFilePath(p string) bool {
 	}
 	shard, ok := strings.CutPrefix(dir, NodesDir+"/")
 	return ok && isShardDir(strings.TrimSuffix(shard, "/"))
+}
+
+// NodeLayoutOf reads the node layout of the fleet in fsys from its
+// fleet.yaml (strictly decoded, defaulted), for a writer of node files
+// that has no loaded fleet. A fleet without a fleet.yaml is flat.
+func NodeLayoutOf(fsys fs.FS) (string, error) {
+	data, err := readFile(fsys, FleetFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NodeLayoutFlat, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the node layout: %s: %w", FleetFile, err)
+	}
+	var f Fleet
+	var errs Errors
+	if !DecodeBytes(FleetFile, data, KindFleet, &f, &f.Source, &errs) || len(errs) > 0 {
+		return "", fmt.Errorf("reading the node layout: %w", errs.Err())
+	}
+	SetDefaults(&f)
+	if f.NodeLayout != NodeLayoutFlat && f.NodeLayout != NodeLayoutSharded {
+		p := f.Source.Pos(FleetFile, "nodeLayout")
+		e := Error{File: FleetFile, Line: p.Line, Col: p.Col, Field: "nodeLayout",
+			Msg: fmt.Sprintf("nodeLayout %q is not one of %s, %s", f.NodeLayout, NodeLayoutFlat, NodeLayoutSharded)}
+		return "", fmt.Errorf("reading the node layout: %w", e)
+	}
+	return f.NodeLayout, nil
 }

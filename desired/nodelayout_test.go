@@ -2,7 +2,9 @@ package desired
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestNodeFile(t *testing.T) {
@@ -43,5 +45,33 @@ func TestNodeShardsSpread(t *testing.T) {
 		if !isShardDir(s) || n > 2*10000/256 {
 			t.Errorf("shard %q holds %d nodes", s, n)
 		}
+	}
+}
+
+func TestNodeLayoutOf(t *testing.T) {
+	for _, tc := range []struct{ name, fleet, want, wantErr string }{
+		{"no fleet.yaml", "", NodeLayoutFlat, ""},
+		{"default", "kind: Fleet\nname: f\n", NodeLayoutFlat, ""},
+		{"sharded", "kind: Fleet\nname: f\nnodeLayout: sharded\n", NodeLayoutSharded, ""},
+		{"unknown", "kind: Fleet\nname: f\nnodeLayout: shards\n", "", `fleet.yaml:3:13: nodeLayout: nodeLayout "shards" is not one of flat, sharded`},
+		{"unknown field", "kind: Fleet\nname: f\nnodeLayuot: sharded\n", "", "fleet.yaml:3:1: nodeLayuot: unknown field"},
+		{"another kind", "kind: Node\nname: f\n", "", "fleet.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			if tc.fleet != "" {
+				fsys[FleetFile] = &fstest.MapFile{Data: []byte(tc.fleet)}
+			}
+			got, err := NodeLayoutOf(fsys)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("NodeLayoutOf = %q, %v; want an error with %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("NodeLayoutOf = %q, %v; want %q", got, err, tc.want)
+			}
+		})
 	}
 }
