@@ -69,8 +69,8 @@ func (s *Server) postConfig(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			for _, sp := range specs {
-				if t.Exists(nodeFile(sp.name)) {
-					return apiErr(http.StatusConflict, CodeDuplicate, "%q is already the name of a node (%s); server names are unique within a backend", sp.name, nodeFile(sp.name))
+				if p, ok := nodeFile(t, sp.name); ok {
+					return apiErr(http.StatusConflict, CodeDuplicate, "%q is already the name of a node (%s); server names are unique within a backend", sp.name, p)
 				}
 			}
 			return editYAML(t, backendFile(in.Backend), func(doc *yaml.Node) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/repo"
 )
 
 // headState is the branch head, loaded.
@@ -248,8 +249,16 @@ func zoneFile(zone string) string { return path.Join(desired.ZonesDir, zone, des
 // backendFile is the path of a backend's file.
 func backendFile(backend string) string { return path.Join(desired.BackendsDir, backend+".yaml") }
 
-// nodeFile is the path of a node's file.
-func nodeFile(node string) string { return path.Join(desired.NodesDir, node+".yaml") }
+// nodeFile finds the file of the node called node in t, in either node
+// layout (fleet.yaml nodeLayout), and reports whether it exists.
+func nodeFile(t *repo.Tree, node string) (string, bool) {
+	for _, p := range desired.NodeFiles(node) {
+		if t.Exists(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
 
 // maxRawKeys bounds the keys of one mapping in a file shown raw: a valid
 // file has a few dozen at most, and yaml.v3 checks keys pairwise.

@@ -278,8 +278,8 @@ func (s *Server) postServer(w http.ResponseWriter, r *http.Request) error {
 			if err := requireBackend(t, backend); err != nil {
 				return err
 			}
-			if t.Exists(nodeFile(sp.name)) {
-				return apiErr(http.StatusConflict, CodeDuplicate, "%q is already the name of a node (%s); server names are unique within a backend", sp.name, nodeFile(sp.name))
+			if p, ok := nodeFile(t, sp.name); ok {
+				return apiErr(http.StatusConflict, CodeDuplicate, "%q is already the name of a node (%s); server names are unique within a backend", sp.name, p)
 			}
 			return editYAML(t, backendFile(backend), func(doc *yaml.Node) error {
 				seq, err := serversSeq(doc)
@@ -375,7 +375,10 @@ func (s *Server) deleteServer(w http.ResponseWriter, r *http.Request) error {
 // removeNode deletes the node file of a node the backend serves in zone.
 func removeNode(t *repo.Tree, backend, name, zone string, out map[string]any) error {
 	notFound := apiErr(http.StatusNotFound, CodeNotFound, "backend %s has no static server or node %q in zone %s (failover backups are generated from the zone's failover list and cannot be removed here)", backend, name, zone)
-	file := nodeFile(name)
+	file, ok := nodeFile(t, name)
+	if !ok {
+		return notFound
+	}
 	b, err := t.ReadFile(file)
 	if err != nil {
 		return notFound

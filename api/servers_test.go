@@ -11,6 +11,7 @@ import (
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
 	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/internal/gitserver/gitservertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -233,4 +234,34 @@ func TestAddDuplicateStaticServer(t *testing.T) {
 	if e.head() != head {
 		t.Fatal("a duplicate was committed")
 	}
+}
+
+// With nodeLayout: sharded, a node's file is found in its shard: removing
+// the node deletes that file, and a static server cannot take its name.
+func TestServersShardedNodeLayout(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	fleet := e.show(e.head(), desired.FleetFile)
+	files := map[string][]byte{desired.FleetFile: []byte(strings.Replace(fleet, "\nname: ddc\n", "\nname: ddc\nnodeLayout: sharded\n", 1))}
+	var deletes []string
+	for _, n := range []string{"eu-node-1", "eu-node-2", "eu-node-3", "us-node-1", "us-node-2", "us-node-3"} {
+		flat := desired.NodeFile(desired.NodeLayoutFlat, n)
+		files[desired.NodeFile(desired.NodeLayoutSharded, n)] = []byte(e.show(e.head(), flat))
+		deletes = append(deletes, flat)
+	}
+	gitservertest.MustCommit(t, e.gs, files, deletes, "shard the node files")
+	e.validAt(e.head())
+
+	res := e.call(http.MethodPost, "/api/v1/backends/ddc_nodes_http/servers", "ada", `{"name":"eu-node-1","address":"10.1.0.50","port":80}`)
+	if res.code != http.StatusConflict || !strings.Contains(string(res.body), "nodes/1e/eu-node-1.yaml") {
+		t.Fatalf("a static server named after a sharded node: %d %s", res.code, res.body)
+	}
+	res = e.call(http.MethodDelete, "/api/v1/backends/ddc_nodes_http/servers/eu-node-3", "otto", nil)
+	if res.code != http.StatusAccepted || !strings.Contains(string(res.body), `"removed": "node"`) || !strings.Contains(string(res.body), "nodes/c4/eu-node-3.yaml") {
+		t.Fatalf("delete node: %d %s", res.code, res.body)
+	}
+	rev := e.head()
+	if files := gitRun(t, e.bare, "show", "--name-status", "--format=", rev); files != "D\tnodes/c4/eu-node-3.yaml" {
+		t.Errorf("node delete changed %q", files)
+	}
+	e.validAt(rev)
 }
