@@ -1,0 +1,60 @@
+package reconciler
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
+)
+
+// TestNodeLayoutChangeTouchesNoServer: the commit that moves every node
+// file into its shard (fleet.yaml nodeLayout: sharded) keeps every node's
+// name, so the agent applies it with no reload and no runtime change,
+// haproxy.cfg stays byte for byte, and a weight change in a shard is then
+// runtime-only; the request loop sees no failure.
+func TestNodeLayoutChangeTouchesNoServer(t *testing.T) {
+	const n = 6
+	h := newHarness(t, harnessOpts{nodes: n, seed: seq(0, n)})
+	before := h.reloads()
+	cfgBefore, err := os.ReadFile(h.paths.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := h.loop(4)
+	eventually(t, 10*time.Second, "the request loop to run", func() bool { return load.ok.Load() > 20 })
+
+	sharded := func(i int) string { return desired.NodeFile(desired.NodeLayoutSharded, fmt.Sprintf("n-%03d", i)) }
+	files := map[string][]byte{desired.FleetFile: append(h.fleet.files(nil)[desired.FleetFile], "nodeLayout: sharded\n"...)}
+	var flat []string
+	for i := range n {
+		files[sharded(i)] = nodeFile(i, h.fleet.farm.ports[i], 100)
+		flat = append(flat, nodePath(i))
+	}
+	rev := h.commit(files, flat, "shard the node files")
+	if out := h.reconcile(rev); out.Reloads != 0 || out.RuntimeChanges != 0 {
+		t.Errorf("moving the node files: %+v, want no reload and no runtime change", out)
+	}
+	if cfg, err := os.ReadFile(h.paths.ConfigPath); err != nil || string(cfg) != string(cfgBefore) {
+		t.Errorf("haproxy.cfg changed (%v)", err)
+	}
+
+	rev = h.commit(map[string][]byte{sharded(2): nodeFile(2, h.fleet.farm.ports[2], 41)}, nil, "weight in a shard")
+	if out := h.reconcile(rev); out.Reloads != 0 || out.RuntimeChanges != 1 {
+		t.Errorf("a weight change in a shard: %+v, want one runtime change", out)
+	}
+	if w := h.servers()["n-002"].Weight; w != 41 {
+		t.Errorf("n-002 weight %d, want 41", w)
+	}
+	n0 := load.ok.Load()
+	eventually(t, 10*time.Second, "more requests", func() bool { return load.ok.Load() > n0+50 })
+	ok, failed := load.end()
+	t.Logf("%d requests, %d failed", ok+failed, failed)
+	if failed != 0 {
+		t.Errorf("%d failed requests (first: %v)", failed, load.firstErr.Load())
+	}
+	if r := h.reloads() - before; r != 0 {
+		t.Errorf("%d reloads, want none", r)
+	}
+}
