@@ -55,8 +55,9 @@ bench: build
 	$(MAKE) bench-agent
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) bench-lab; else echo "bench: the lab figures (make bench-lab) need root"; fi
 
-# The real agent binary (bin/ddc-gitops-agent --supervise) at 10,000 servers
-# against a real haproxy and a git server over smart HTTP: VmRSS and VmHWM
+# The real agent binary (bin/ddc-gitops-agent --supervise) at 10,000 servers,
+# once per node layout (flat, sharded), against a real haproxy and a git
+# server over smart HTTP (whose share of each change is printed): VmRSS and VmHWM
 # from /proc (no forced GC), no-op reconcile, one-node change and 1,000 adds,
 # each printed beside its goal; the BENCH lines also go to out/bench-agent.txt.
 bench-agent: build
