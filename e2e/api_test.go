@@ -30,11 +30,18 @@ func (e *env) apiToken(base string) string {
 	return out.AccessToken
 }
 
-// apiDo sends one API request and decodes a 2xx answer into out.
+// apiDo sends one API request and decodes a 2xx answer into out. A
+// request that waits for its change to be applied (?wait=applied&timeout=T,
+// T at most 60s in these tests) may take up to T, so it gets a client that
+// waits longer than the lab's 5 s one.
 func (e *env) apiDo(method, url, token string, body []byte, out any) error {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
+	}
+	client := e.client
+	if req.URL.Query().Has("wait") {
+		client = &http.Client{Timeout: 90 * time.Second, Transport: e.client.Transport}
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -42,7 +49,7 @@ func (e *env) apiDo(method, url, token string, body []byte, out any) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := e.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

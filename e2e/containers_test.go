@@ -171,9 +171,11 @@ func TestContainers(t *testing.T) {
 
 	// DELETE: container gone, server gone.
 	ld = startLoad(eu.LBURL, 2, false, 5*time.Minute)
+	t0 = time.Now()
 	if err := e.apiDo(http.MethodDelete, eu.APIURL+"/api/v1/containers/"+name+"?wait=applied&timeout=60s", token, nil, nil); err != nil {
 		t.Fatal(err)
 	}
+	bench(t, "container_delete_to_applied", "seconds", fmt.Sprintf("%.2f", time.Since(t0).Seconds()))
 	e.waitFor(60*time.Second, name+" gone from the engine and from both EU hosts", func() error {
 		if id, err := managedID(); err == nil {
 			return fmt.Errorf("%s still runs as %s", name, id[:12])
