@@ -7,18 +7,26 @@ import (
 	"time"
 
 	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/gittree"
+	"github.com/ddc-gitops/ddc-gitops/plan"
+	"github.com/ddc-gitops/ddc-gitops/render"
 )
 
 // TestNodeLayoutChangeTouchesNoServer: the commit that moves every node
 // file into its shard (fleet.yaml nodeLayout: sharded) keeps every node's
 // name, so the agent applies it with no reload and no runtime change,
 // haproxy.cfg stays byte for byte, and a weight change in a shard is then
-// runtime-only; the request loop sees no failure.
+// runtime-only; the request loop sees no failure. What `ddc-gitops plan`
+// computes between the revisions is what the agent did.
 func TestNodeLayoutChangeTouchesNoServer(t *testing.T) {
 	const n = 6
 	h := newHarness(t, harnessOpts{nodes: n, seed: seq(0, n)})
 	before := h.reloads()
 	cfgBefore, err := os.ReadFile(h.paths.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := h.git.Head()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +44,10 @@ func TestNodeLayoutChangeTouchesNoServer(t *testing.T) {
 	if out := h.reconcile(rev); out.Reloads != 0 || out.RuntimeChanges != 0 {
 		t.Errorf("moving the node files: %+v, want no reload and no runtime change", out)
 	}
+	if p := h.plan(seed, rev); len(p.Hosts) != 1 || p.Hosts[0].Changed() || len(p.Hosts[0].Ops) != 0 {
+		t.Errorf("plan of the move: %+v, want no change", p.Hosts)
+	}
+	moved := rev
 	if cfg, err := os.ReadFile(h.paths.ConfigPath); err != nil || string(cfg) != string(cfgBefore) {
 		t.Errorf("haproxy.cfg changed (%v)", err)
 	}
@@ -43,6 +55,10 @@ func TestNodeLayoutChangeTouchesNoServer(t *testing.T) {
 	rev = h.commit(map[string][]byte{sharded(2): nodeFile(2, h.fleet.farm.ports[2], 41)}, nil, "weight in a shard")
 	if out := h.reconcile(rev); out.Reloads != 0 || out.RuntimeChanges != 1 {
 		t.Errorf("a weight change in a shard: %+v, want one runtime change", out)
+	}
+	if p := h.plan(moved, rev); len(p.Hosts) != 1 || p.Hosts[0].HAProxy != plan.ActionRuntime || len(p.Hosts[0].Ops) != 1 ||
+		p.Hosts[0].Ops[0].Op != plan.OpSetWeight || p.Hosts[0].Ops[0].Server != "n-002" {
+		t.Errorf("plan of the weight change: %+v, want one set-weight of n-002", p.Hosts)
 	}
 	if w := h.servers()["n-002"].Weight; w != 41 {
 		t.Errorf("n-002 weight %d, want 41", w)
@@ -57,4 +73,24 @@ func TestNodeLayoutChangeTouchesNoServer(t *testing.T) {
 	if r := h.reloads() - before; r != 0 {
 		t.Errorf("%d reloads, want none", r)
 	}
+}
+
+// plan is `ddc-gitops plan OLD NEW` on the harness's repository.
+func (h *harness) plan(old, new string) *plan.Plan {
+	h.t.Helper()
+	var fleets [2]*desired.Fleet
+	for i, rev := range []string{old, new} {
+		fsys, _, err := gittree.Open(h.git.RepoPath(), rev)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if fleets[i], err = desired.Load(fsys); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	p, err := plan.Compute(fleets[0], fleets[1], render.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
 }
