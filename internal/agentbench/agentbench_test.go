@@ -52,6 +52,10 @@ const (
 // where a one-node commit writes a 10,000-entry nodes/ tree that the git
 // server packs and the agent fetches and reads, and sharded.
 //
+// The git server is internal/gitserver, which runs one `git upload-pack`
+// per fetch request (and its pack-objects), as forges do; the figures "less
+// the git server's time" take its share out.
+//
 // The nodes live on loopback (127.19.0.0/16) where nothing listens: their
 // checks fail at once, no packet leaves the machine. Checks run every 30 s.
 func BenchmarkAgent10k(b *testing.B) {
@@ -78,6 +82,12 @@ func BenchmarkAgent10k(b *testing.B) {
 func benchAgent(b *testing.B, bin string, nodes int, layout string) {
 	e := newEnv(b, bin, nodes, layout)
 	rep := &report{b: b, name: "agent10k " + layout}
+
+	gitVersion, err := exec.Command("git", "--version").Output()
+	if err != nil {
+		b.Fatalf("git --version: %v", err)
+	}
+	rep.line("git server", "internal/gitserver: one git upload-pack per fetch request, as forges run it (%s)", strings.TrimSpace(string(gitVersion)))
 
 	// 1. First clone over smart HTTP, bootstrap, first reconcile.
 	start := time.Now()
