@@ -28,6 +28,23 @@ const (
 	NodeLayoutSharded = "sharded"
 )
 
+// ShardingAdvisedNodes is the number of nodes from which a flat fleet is
+// advised to shard (ShardingAdvice): its nodes/ tree is then 43 kB per
+// commit, and forges stop listing a directory of that size.
+const ShardingAdvisedNodes = 1000
+
+// ShardingAdvice is a note for the operator of a fleet with the flat
+// layout and at least ShardingAdvisedNodes nodes, "" for any other fleet.
+// It is advice, not an error: a flat fleet of any size is valid.
+func ShardingAdvice(f *Fleet) string {
+	if f.NodeLayout != NodeLayoutFlat || len(f.Nodes) < ShardingAdvisedNodes {
+		return ""
+	}
+	return fmt.Sprintf("%d node files in one flat %s/ directory: every one-node commit rewrites its tree (about %d kB), "+
+		"which the git server packs and every agent fetches and reads; nodeLayout: %s in fleet.yaml makes that a 256th "+
+		"(docs/desired-state.md, Node layout)", len(f.Nodes), NodesDir, (len(f.Nodes)*43+999)/1000, NodeLayoutSharded)
+}
+
 // NodeShard is the shard directory of the node called name in the sharded
 // layout: the first two hex digits of the SHA-256 of the name ("3f"), so
 // that nodes spread evenly whatever their names look like.

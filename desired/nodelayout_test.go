@@ -75,3 +75,31 @@ func TestNodeLayoutOf(t *testing.T) {
 		})
 	}
 }
+
+func TestShardingAdvice(t *testing.T) {
+	for _, tc := range []struct {
+		layout string
+		nodes  int
+		want   []string // parts of the advice; nil: none
+	}{
+		{NodeLayoutFlat, 0, nil},
+		{NodeLayoutFlat, ShardingAdvisedNodes - 1, nil},
+		{NodeLayoutFlat, ShardingAdvisedNodes, []string{"1000 node files in one flat nodes/ directory", "about 43 kB", "nodeLayout: sharded in fleet.yaml"}},
+		{NodeLayoutFlat, 10000, []string{"10000 node files", "about 430 kB"}},
+		{NodeLayoutSharded, 10000, nil},
+	} {
+		f := &Fleet{NodeLayout: tc.layout, Nodes: make([]*Node, tc.nodes)}
+		got := ShardingAdvice(f)
+		if tc.want == nil {
+			if got != "" {
+				t.Errorf("%s, %d nodes: advice %q, want none", tc.layout, tc.nodes, got)
+			}
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s, %d nodes: advice %q lacks %q", tc.layout, tc.nodes, got, w)
+			}
+		}
+	}
+}

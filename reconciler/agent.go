@@ -139,6 +139,9 @@ type Agent struct {
 	lastReload time.Time
 	// logTarget is the haproxy log target checkLogTarget last looked at.
 	logTarget string
+	// shardingAdvised: adviseSharding has logged its advice, and the
+	// fleet has not stopped needing it since.
+	shardingAdvised bool
 	// lastCheck is when a reconcile last read the host's full state and
 	// found it converged (see Config.DriftInterval).
 	lastCheck time.Time
@@ -369,6 +372,16 @@ func (a *Agent) checkLogTarget(target string) {
 		a.log.Warn("haproxy logs to a syslog socket this host does not have, so each of its log lines becomes an ALERT about it: run a syslog daemon, or set haproxy.logTarget in fleet.yaml (none, stderr)",
 			"logTarget", target, "err", err)
 	}
+}
+
+// adviseSharding logs desired.ShardingAdvice once when a loaded fleet
+// starts to need it (again), not at every revision.
+func (a *Agent) adviseSharding(f *desired.Fleet) {
+	advice := desired.ShardingAdvice(f)
+	if advice != "" && !a.shardingAdvised {
+		a.log.Info("fleet layout: " + advice)
+	}
+	a.shardingAdvised = advice != ""
 }
 
 func short(h string) string {

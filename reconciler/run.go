@@ -165,6 +165,7 @@ func (r *run) reconcile(ctx context.Context) Outcome {
 			return stalledError{fmt.Errorf("revision %s is invalid: %w", short(rev), err)}
 		}
 		a.checkLogTarget(f.HAProxy.LogTarget)
+		a.adviseSharding(f)
 		a.gate.configure(f, a.cfg.Host)
 		if err := r.step("secrets", func() error { return a.installSecrets(rev, snap.FS) }); err != nil {
 			return err

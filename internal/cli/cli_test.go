@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ddc-gitops/ddc-gitops/desired"
+	"github.com/ddc-gitops/ddc-gitops/internal/fleetgen"
 )
 
 const exampleFleet = "../../examples/fleet"
@@ -66,6 +69,32 @@ func TestValidateExamples(t *testing.T) {
 	}
 	if !strings.Contains(out, "2 zones, 4 hosts, 2 backends, 6 nodes") {
 		t.Fatalf("unexpected summary: %q", out)
+	}
+	if errs != "" {
+		t.Errorf("stderr of a valid small fleet: %q", errs)
+	}
+}
+
+// A valid flat fleet large enough to shard gets the advice, on stderr,
+// and still exits 0.
+func TestValidateAdvisesShardingLargeFlatFleet(t *testing.T) {
+	fsys, err := fleetgen.Generate(desired.ShardingAdvisedNodes, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, fsys); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "validate", dir)
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errs)
+	}
+	if !strings.Contains(out, "1000 nodes") {
+		t.Errorf("summary %q", out)
+	}
+	if !strings.Contains(errs, "note: 1000 node files in one flat nodes/ directory") || !strings.Contains(errs, "nodeLayout: sharded") {
+		t.Errorf("stderr %q: want the sharding advice", errs)
 	}
 }
 

@@ -49,6 +49,9 @@ Exit status 0: valid; 1: invalid; 2: usage error.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid: fleet %q, %d zones, %d hosts, %d backends, %d nodes\n",
 				arg, f.Name, len(f.Zones), hosts, len(f.Backends), len(f.Nodes))
+			if advice := desired.ShardingAdvice(f); advice != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: note: %s\n", arg, advice)
+			}
 			return nil
 		},
 	}
