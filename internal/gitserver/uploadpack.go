@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// maxUploadPackRequest bounds a fetch negotiation's body (wants and haves;
-// a clone of a large history sends a few hundred kB).
+// maxUploadPackRequest bounds a fetch negotiation's body, as sent and once
+// inflated (wants and haves; a clone of a large history sends a few hundred
+// kB).
 const maxUploadPackRequest = 64 << 20
 
 // gitProtocol is the grammar of a Git-Protocol header passed on to git as
@@ -73,7 +74,9 @@ func (s *Server) serveUploadPack(w http.ResponseWriter, r *http.Request) bool {
 				return true
 			}
 			defer zr.Close()
-			body = zr
+			// Bounded once inflated too: a larger request reaches git cut
+			// short, and git refuses it.
+			body = io.LimitReader(zr, maxUploadPackRequest)
 		}
 		cmd.Stdin = body
 	}
