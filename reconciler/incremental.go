@@ -136,20 +136,30 @@ func (r *run) verifyRows(ctx context.Context, ops []plan.Op) error {
 	if err != nil {
 		return fmt.Errorf("verifying: %w", err)
 	}
-	rows := map[string]haproxy.ServerStateRow{}
+	// Only the touched servers' rows are kept: a backend has thousands.
+	type server struct{ backend, name string }
+	rows := make(map[server]haproxy.ServerStateRow, len(ops))
+	for _, op := range ops {
+		rows[server{op.Backend, op.Server}] = haproxy.ServerStateRow{}
+	}
+	found := make(map[server]bool, len(ops))
 	for i, be := range backends {
 		rs, err := haproxy.ParseServersState(replies[i])
 		if err != nil {
 			return fmt.Errorf("verifying: parsing %q: %w", cmds[i], err)
 		}
 		for _, row := range rs {
-			rows[be+"/"+row.Name] = row
+			if k := (server{be, row.Name}); !found[k] {
+				if _, touched := rows[k]; touched {
+					rows[k], found[k] = row, true
+				}
+			}
 		}
 	}
 	var wrong []string
 	for _, op := range ops {
 		k := op.Backend + "/" + op.Server
-		row, ok := rows[k]
+		row, ok := rows[server{op.Backend, op.Server}], found[server{op.Backend, op.Server}]
 		switch {
 		case op.Op == plan.OpDel:
 			if ok {

@@ -251,12 +251,19 @@ func (r *Runtime) addServers(ctx context.Context, backend string, servers []rend
 	if err != nil {
 		return nil, fmt.Errorf("reading back backend %s after adding servers: %w", backend, err)
 	}
-	byName := make(map[string]ServerStateRow, len(rows))
+	// Only the added servers' rows are kept: the backend may have thousands.
+	byName := make(map[string]ServerStateRow, len(servers))
+	for _, s := range servers {
+		byName[s.Name] = ServerStateRow{}
+	}
+	found := make(map[string]bool, len(servers))
 	for _, row := range rows {
-		byName[row.Name] = row
+		if _, added := byName[row.Name]; added && !found[row.Name] {
+			byName[row.Name], found[row.Name] = row, true
+		}
 	}
 	for _, s := range servers {
-		row, ok := byName[s.Name]
+		row, ok := byName[s.Name], found[s.Name]
 		switch {
 		case !ok:
 			return nil, fmt.Errorf("reading back backend %s: server %s missing after add", backend, s.Name)
@@ -271,13 +278,13 @@ func (r *Runtime) addServers(ctx context.Context, backend string, servers []rend
 // maxServerID is the highest server id (srv_id) in backend, 0 when it has
 // no server.
 func (r *Runtime) maxServerID(ctx context.Context, backend string) (int, error) {
-	rows, err := r.ShowServersState(ctx, backend)
+	m := 0
+	err := r.EachServerState(ctx, backend, func(_, _ []byte, row ServerStateRow) error {
+		m = max(m, row.ID)
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("reading the server ids of backend %s: %w", backend, err)
-	}
-	m := 0
-	for _, row := range rows {
-		m = max(m, row.ID)
 	}
 	return m, nil
 }

@@ -188,11 +188,6 @@ func ParseStatColumns(out string, cols []string, fn func(row [][]byte) error) er
 	return p.Done()
 }
 
-// serverStateColumns are the `show servers state` columns EachServerState
-// reads into a ServerStateRow.
-var serverStateColumns = [...]string{"be_id", "srv_id", "srv_port", "srv_op_state", "srv_admin_state", "srv_uweight",
-	"srv_iweight", "srv_check_status", "srv_check_result", "srv_check_health", "srv_check_state", "srv_check_port"}
-
 // EachServerState streams `show servers state [backend]`: fn gets each
 // row's backend and server names (valid during the call only) and its
 // numeric columns in a ServerStateRow whose strings (Backend, Name,
@@ -203,83 +198,26 @@ func (r *Runtime) EachServerState(ctx context.Context, backend string, fn func(b
 	if backend != "" {
 		cmd += " " + backend
 	}
-	var (
-		sawVersion bool
-		idx        []int // column of each serverStateColumns entry, -1 if absent
-		beCol      = -1
-		nameCol    = -1
-		last       int
-		fields     [][]byte
-		ln         int
-	)
+	var sc serverStateScanner
+	var fields [][]byte
 	err := r.RunLines(ctx, cmd, func(line []byte) error {
-		ln++
-		line = bytes.TrimSpace(line)
-		switch {
-		case len(line) == 0:
+		kind, err := serverStateNext(&sc, line, &fields)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cmd, err)
+		}
+		if kind != stateLineRow {
 			return nil
-		case !sawVersion:
-			if string(line) != "1" {
-				return fmt.Errorf("%s: line %d: unsupported format version %.40q, want 1", cmd, ln, line)
-			}
-			sawVersion = true
-			return nil
-		case line[0] == '#':
-			idx = make([]int, len(serverStateColumns))
-			for j := range idx {
-				idx[j] = -1
-			}
-			for i, h := range bytes.Fields(line[1:]) {
-				switch string(h) {
-				case "be_name":
-					beCol = i
-				case "srv_name":
-					nameCol = i
-				}
-				for j, c := range serverStateColumns {
-					if string(h) == c {
-						idx[j] = i
-					}
-				}
-				last = i
-			}
-			if beCol < 0 || nameCol < 0 {
-				return fmt.Errorf("%s: line %d: no be_name or srv_name column", cmd, ln)
-			}
-			fields = make([][]byte, last+1)
-			return nil
-		case idx == nil:
-			return fmt.Errorf("%s: line %d: data before the header line", cmd, ln)
 		}
-		n := 0
-		for rest := line; n <= last && len(rest) > 0; n++ {
-			f, tail, _ := bytes.Cut(rest, []byte{' '})
-			fields[n] = f
-			rest = bytes.TrimLeft(tail, " ")
+		h := sc.hdr
+		if h.be < 0 || h.name < 0 {
+			return fmt.Errorf("%s: line %d: no be_name or srv_name column", cmd, sc.line)
 		}
-		if n <= last {
-			return fmt.Errorf("%s: line %d: %d fields, header has %d", cmd, ln, n, last+1)
-		}
-		num := func(j int) int {
-			if idx[j] < 0 {
-				return 0
-			}
-			v := 0
-			for _, c := range fields[idx[j]] {
-				if c < '0' || c > '9' || v > 1<<40 {
-					return 0
-				}
-				v = v*10 + int(c-'0')
-			}
-			return v
-		}
-		return fn(fields[beCol], fields[nameCol], ServerStateRow{
-			BackendID: num(0), ID: num(1), Port: num(2), OpState: num(3), AdminState: num(4), UWeight: num(5),
-			IWeight: num(6), CheckStatus: num(7), CheckResult: num(8), CheckHealth: num(9), CheckState: num(10), CheckPort: num(11),
-		})
+		return fn(fields[h.be], fields[h.name], serverStateRow(h, fields))
 	})
-	if err == nil && !sawVersion {
-		err = fmt.Errorf("%s: empty output", cmd)
+	if err == nil {
+		if derr := sc.done(); derr != nil {
+			err = fmt.Errorf("%s: %w", cmd, derr)
+		}
 	}
 	return err
 }

@@ -2,6 +2,7 @@ package haproxy
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,22 +50,75 @@ func TestParseServersState(t *testing.T) {
 		}
 	}
 	if rows[0].Field("srv_use_ssl") != "0" {
-		t.Errorf("Field lost a column: %v", rows[0].vals)
+		t.Errorf("Field lost a column: %q", rows[0].line)
 	}
 }
 
 func TestParseServersStateErrors(t *testing.T) {
-	for name, in := range map[string]string{
-		"empty":          "",
-		"version":        "2\n# be_id be_name\n",
-		"no header":      "1\n3 be 1 s1\n",
-		"short data row": "1\n# be_id be_name srv_id srv_name\n3 be 1\n",
+	for name, tc := range map[string]struct{ in, err string }{
+		"empty":          {"", "empty output"},
+		"blank":          {"\n \n", "empty output"},
+		"version":        {"2\n# be_id be_name\n", `line 1: unsupported format version "2", want 1`},
+		"an error text":  {"No such backend.\n", `line 1: unsupported format version "No such backend.", want 1`},
+		"no header":      {"1\n3 be 1 s1\n", "line 2: data before the header line"},
+		"short data row": {"1\n# be_id be_name srv_id srv_name\n3 be 1 s1\n3 be 1\n", "line 4: 3 fields, header has 4"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := ParseServersState(in); err == nil {
-				t.Fatal("want an error")
+			_, err := ParseServersState(tc.in)
+			if err == nil || err.Error() != tc.err {
+				t.Fatalf("err = %v, want %q", err, tc.err)
 			}
 		})
+	}
+}
+
+// TestParseServersStateGrammar: the forms of a row the parser accepts, and
+// what it reads from each.
+func TestParseServersStateGrammar(t *testing.T) {
+	const header = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_port\n"
+	for _, tc := range []struct {
+		name, in string
+		want     ServerStateRow // hdr and line are not compared
+	}{
+		{"plain", header + "3 be 7 s1 10.0.0.1 2 0 10 8080\n",
+			ServerStateRow{BackendID: 3, Backend: "be", ID: 7, Name: "s1", Address: "10.0.0.1", OpState: 2, UWeight: 10, Port: 8080}},
+		{"spaces, tabs and CRLF", header + "  3\tbe  7 s1 10.0.0.1 2 0 10 8080 \r\n",
+			ServerStateRow{BackendID: 3, Backend: "be", ID: 7, Name: "s1", Address: "10.0.0.1", OpState: 2, UWeight: 10, Port: 8080}},
+		{"extra fields are ignored", header + "3 be 7 s1 10.0.0.1 2 0 10 8080 x y\n",
+			ServerStateRow{BackendID: 3, Backend: "be", ID: 7, Name: "s1", Address: "10.0.0.1", OpState: 2, UWeight: 10, Port: 8080}},
+		{"not a number reads 0", header + "3 be - s1 10.0.0.1 2x 0 99999999999999999999 -\n",
+			ServerStateRow{BackendID: 3, Backend: "be", Name: "s1", Address: "10.0.0.1"}},
+		{"a negative number", header + "3 be 7 s1 10.0.0.1 2 0 -1 8080\n",
+			ServerStateRow{BackendID: 3, Backend: "be", ID: 7, Name: "s1", Address: "10.0.0.1", OpState: 2, UWeight: -1, Port: 8080}},
+		{"IPv6 address", header + "3 be 7 s1 2001:db8::1 2 0 10 8080\n",
+			ServerStateRow{BackendID: 3, Backend: "be", ID: 7, Name: "s1", Address: "2001:db8::1", OpState: 2, UWeight: 10, Port: 8080}},
+		{"columns in another order", "1\n# srv_name be_name srv_port\ns1 be 80\n",
+			ServerStateRow{Backend: "be", Name: "s1", Port: 80}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, err := ParseServersState(tc.in)
+			if err != nil || len(rows) != 1 {
+				t.Fatalf("got %d rows, %v", len(rows), err)
+			}
+			got := rows[0]
+			got.hdr, got.line = nil, ""
+			if got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			// The streamed reader (EachServerState) reads the same.
+			want := tc.want
+			want.Address = "" // not handed to EachServerState's callback
+			if streamed := streamServersState(t, tc.in); len(streamed) != 1 || streamed[0] != want {
+				t.Fatalf("streamed %+v, want %+v", streamed, want)
+			}
+		})
+	}
+	rows, err := ParseServersState(header + "3 be 7 s1 10.0.0.1 2 0 10 8080\n\n# be_id srv_name extra\n4 s2 z\n")
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("a second header: got %d rows, %v", len(rows), err)
+	}
+	if rows[1].BackendID != 4 || rows[1].Name != "s2" || rows[1].Backend != "" || rows[1].Field("extra") != "z" || rows[0].Field("extra") != "" || rows[0].Field("srv_port") != "8080" {
+		t.Fatalf("a second header: rows %+v, %+v", rows[0], rows[1])
 	}
 }
 
@@ -293,6 +347,54 @@ func TestCheckCommand(t *testing.T) {
 	} {
 		if err := checkCommand(c); (err == nil) != ok {
 			t.Errorf("%q: err=%v, want ok=%v", c, err, ok)
+		}
+	}
+}
+
+// streamServersState reads a reply line by line as EachServerState does,
+// the names set from the fields it hands its callback.
+func streamServersState(t *testing.T, in string) []ServerStateRow {
+	t.Helper()
+	var sc serverStateScanner
+	var fields [][]byte
+	var rows []ServerStateRow
+	for _, line := range strings.Split(in, "\n") {
+		kind, err := serverStateNext(&sc, []byte(line), &fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == stateLineRow {
+			r := serverStateRow(sc.hdr, fields)
+			r.Backend, r.Name = string(column(fields, sc.hdr.be)), string(column(fields, sc.hdr.name))
+			rows = append(rows, r)
+		}
+	}
+	if err := sc.done(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// serversState10k is a `show servers state` reply of 10,000 rows in the
+// shape of the testdata's (HAProxy 2.6.12).
+func serversState10k() string {
+	var b strings.Builder
+	b.WriteString("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port\n")
+	for i := range 10000 {
+		fmt.Fprintf(&b, "3 ddc_nodes_http %d node-%05d 127.19.%d.%d 0 0 100 100 %d 8 1 0 6 0 0 0 - 8080 - 0 0 - - 0\n", i+1, i, i/250, i%250+1, 60+i%90)
+	}
+	return b.String()
+}
+
+// BenchmarkParseServersState10k: the drift check's, the add's and the
+// verify's read of a 10,000-server backend.
+func BenchmarkParseServersState10k(b *testing.B) {
+	out := serversState10k()
+	b.ReportAllocs()
+	for b.Loop() {
+		rows, err := ParseServersState(out)
+		if err != nil || len(rows) != 10000 {
+			b.Fatal(len(rows), err)
 		}
 	}
 }

@@ -91,15 +91,24 @@ type ServerStateRow struct {
 	CheckState  int    // srv_check_state bits
 	CheckPort   int    // srv_check_port
 
-	cols map[string]int // shared by the rows of one reply
-	vals []string
+	hdr  *serverStateHeader // shared by the rows of one reply
+	line string             // the row, for Field
 }
 
 // Field returns the column named by the header (e.g. "srv_use_ssl"), or ""
 // when the reply has no such column.
 func (s ServerStateRow) Field(name string) string {
-	if i, ok := s.cols[name]; ok && i < len(s.vals) {
-		return s.vals[i]
+	if s.hdr == nil {
+		return ""
+	}
+	for i, c := range s.hdr.names {
+		if c == name {
+			fields := make([]string, i+1)
+			if n, _ := nextFields(s.line, fields); n == i+1 {
+				return fields[i]
+			}
+			return ""
+		}
 	}
 	return ""
 }
@@ -146,68 +155,29 @@ func (r *Runtime) ShowServersState(ctx context.Context, backend string) ([]Serve
 }
 
 // ParseServersState parses the output of `show servers state` by its
-// header line.
+// header line. The rows' strings are parts of out.
 func ParseServersState(out string) ([]ServerStateRow, error) {
-	var header []string
-	var cols map[string]int // column index by header name, shared by every row
-	var rows []ServerStateRow
-	sawVersion := false
-	for ln, line := range strings.Split(out, "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "":
+	var sc serverStateScanner
+	var fields []string
+	rows := make([]ServerStateRow, 0, strings.Count(out, "\n"))
+	for rest := out; len(rest) > 0; {
+		line, tail, _ := strings.Cut(rest, "\n")
+		rest = tail
+		kind, err := serverStateNext(&sc, line, &fields)
+		if err != nil {
+			return nil, err
+		}
+		if kind != stateLineRow {
 			continue
-		case !sawVersion:
-			if line != "1" {
-				return nil, fmt.Errorf("line %d: unsupported format version %q, want 1", ln+1, line)
-			}
-			sawVersion = true
-			continue
-		case strings.HasPrefix(line, "#"):
-			header = strings.Fields(strings.TrimPrefix(line, "#"))
-			cols = nil
-			continue
-		case header == nil:
-			return nil, fmt.Errorf("line %d: data before the header line", ln+1)
 		}
-		vals := strings.Fields(line)
-		if len(vals) < len(header) {
-			return nil, fmt.Errorf("line %d: %d fields, header has %d", ln+1, len(vals), len(header))
-		}
-		if cols == nil {
-			cols = make(map[string]int, len(header))
-			for i, h := range header {
-				cols[h] = i
-			}
-		}
-		f := func(name string) string {
-			if i, ok := cols[name]; ok {
-				return vals[i]
-			}
-			return ""
-		}
-		rows = append(rows, ServerStateRow{
-			BackendID:   atoi(f("be_id")),
-			Backend:     f("be_name"),
-			ID:          atoi(f("srv_id")),
-			Name:        f("srv_name"),
-			Address:     f("srv_addr"),
-			Port:        atoi(f("srv_port")),
-			OpState:     atoi(f("srv_op_state")),
-			AdminState:  atoi(f("srv_admin_state")),
-			UWeight:     atoi(f("srv_uweight")),
-			IWeight:     atoi(f("srv_iweight")),
-			CheckStatus: atoi(f("srv_check_status")),
-			CheckResult: atoi(f("srv_check_result")),
-			CheckHealth: atoi(f("srv_check_health")),
-			CheckState:  atoi(f("srv_check_state")),
-			CheckPort:   atoi(f("srv_check_port")),
-			cols:        cols,
-			vals:        vals,
-		})
+		h := sc.hdr
+		row := serverStateRow(h, fields)
+		row.Backend, row.Name, row.Address = column(fields, h.be), column(fields, h.name), column(fields, h.addr)
+		row.hdr, row.line = h, trimSpace(line)
+		rows = append(rows, row)
 	}
-	if !sawVersion {
-		return nil, fmt.Errorf("empty output")
+	if err := sc.done(); err != nil {
+		return nil, err
 	}
 	return rows, nil
 }
