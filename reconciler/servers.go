@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ddc-gitops/ddc-gitops/plan"
 	"github.com/ddc-gitops/ddc-gitops/reconciler/haproxy"
@@ -175,9 +176,23 @@ func persistedConfig(want *render.Host, adm *admissionState, c *hostChanges) []b
 		}
 	}
 	if len(adm.since) > 0 {
+		// The waiting servers by backend, so the fleet's servers are
+		// looked up without building a key for each.
+		waiting := map[string]map[string]bool{}
+		for k := range adm.since {
+			be, name, _ := strings.Cut(k, "/")
+			if waiting[be] == nil {
+				waiting[be] = map[string]bool{}
+			}
+			waiting[be][name] = true
+		}
 		for _, b := range want.Backends {
+			w := waiting[b.Name]
+			if w == nil {
+				continue
+			}
 			for _, s := range b.Servers {
-				if _, ok := adm.since[b.Name+"/"+s.Name]; ok {
+				if w[s.Name] {
 					s.State = haproxy.StateMaint
 					set(b.Name, s)
 				}

@@ -108,11 +108,17 @@ func WithServerLines(cfg []byte, repl map[string]map[string]string) []byte {
 			}
 		}
 		if cur != nil && bytes.HasPrefix(line, serverPrefix) {
-			if f := strings.Fields(string(line)); len(f) >= 2 {
-				if nl, ok := cur[f[1]]; ok {
-					out.WriteString(ServerIndent + nl + "\n")
-					continue
-				}
+			// The name is the word after "server" (read without a copy:
+			// a backend has thousands of server lines).
+			name := bytes.TrimLeft(line[len(serverPrefix):], " \t")
+			if i := bytes.IndexAny(name, " \t\r\n"); i >= 0 {
+				name = name[:i]
+			}
+			if nl, ok := cur[string(name)]; ok && len(name) > 0 {
+				out.WriteString(ServerIndent)
+				out.WriteString(nl)
+				out.WriteByte('\n')
+				continue
 			}
 		}
 		out.Write(line)

@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,5 +59,40 @@ func TestServerLines(t *testing.T) {
 	}
 	if SkeletonEqual(cfg, append(append([]byte(nil), cfg...), "    option redispatch\n"...)) {
 		t.Fatal("a changed section compared equal")
+	}
+}
+
+// TestWithServerLinesReplacesByName: only the named servers of the named
+// backend change, each matched by its whole name.
+func TestWithServerLinesReplacesByName(t *testing.T) {
+	cfg := "backend be\n" +
+		"    server a 198.18.1.1:80 weight 1\n" +
+		"    server ab 198.18.1.2:80 weight 1\n" +
+		"    server  c 198.18.1.3:80 weight 1\n" +
+		"backend other\n" +
+		"    server a 198.18.1.4:80 weight 1\n" +
+		"backend be2\n" +
+		"    server a 198.18.1.5:80 weight 1"
+	for _, tc := range []struct {
+		name string
+		repl map[string]map[string]string
+		want string
+	}{
+		{"one server", map[string]map[string]string{"be": {"a": "server a 198.18.1.1:80 weight 9"}},
+			strings.Replace(cfg, "server a 198.18.1.1:80 weight 1", "server a 198.18.1.1:80 weight 9", 1)},
+		{"a name that is another's prefix", map[string]map[string]string{"be": {"ab": "server ab 198.18.1.2:80 weight 9"}},
+			strings.Replace(cfg, "server ab 198.18.1.2:80 weight 1", "server ab 198.18.1.2:80 weight 9", 1)},
+		{"two spaces before the name", map[string]map[string]string{"be": {"c": "server c 198.18.1.3:80 weight 9"}},
+			strings.Replace(cfg, "server  c 198.18.1.3:80 weight 1", "server c 198.18.1.3:80 weight 9", 1)},
+		{"the last line, without a newline", map[string]map[string]string{"be2": {"a": "server a 198.18.1.5:80 weight 9"}},
+			strings.Replace(cfg, "    server a 198.18.1.5:80 weight 1", "    server a 198.18.1.5:80 weight 9\n", 1)},
+		{"an unknown server or backend", map[string]map[string]string{"be": {"zz": "server zz 198.18.1.9:80"}, "nope": {"a": "x"}}, cfg},
+		{"nothing", nil, cfg},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(WithServerLines([]byte(cfg), tc.repl)); got != tc.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
 	}
 }
