@@ -340,3 +340,21 @@ func TestReloadDuringAdmissionKeepsServers(t *testing.T) {
 		return len(h.agent.Status().Pending) == 0 && h.servers()["n-002"].State == "ready"
 	})
 }
+
+// TestAdmissionPollDelay: the watch reads a tenth as often as the newest
+// waiting server has waited, from 100 ms to 2 s.
+func TestAdmissionPollDelay(t *testing.T) {
+	for _, tc := range []struct{ waited, want time.Duration }{
+		{-time.Second, 100 * time.Millisecond}, // a clock step back
+		{0, 100 * time.Millisecond},
+		{500 * time.Millisecond, 100 * time.Millisecond},
+		{time.Second, 100 * time.Millisecond},
+		{5 * time.Second, 500 * time.Millisecond},
+		{20 * time.Second, 2 * time.Second},
+		{time.Hour, 2 * time.Second},
+	} {
+		if got := admissionPollDelay(tc.waited); got != tc.want {
+			t.Errorf("admissionPollDelay(%s) = %s, want %s", tc.waited, got, tc.want)
+		}
+	}
+}
