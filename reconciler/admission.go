@@ -122,6 +122,7 @@ func (w *admissionWatch) getNewest() ([]string, time.Time) {
 func (a *Agent) watchAdmission(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var last time.Time // the last read
 	for {
 		waiting, newest := a.admWatch.getNewest()
 		if len(waiting) == 0 {
@@ -132,14 +133,19 @@ func (a *Agent) watchAdmission(ctx context.Context) {
 				continue
 			}
 		}
-		timer.Reset(admissionPollDelay(a.cfg.Now().Sub(newest)))
-		select {
-		case <-ctx.Done():
-			return
-		case <-a.admWatch.changed:
-			continue // new servers wait: read sooner
-		case <-timer.C:
+		// Due a delay after the last read, whatever changed since: a
+		// reconcile that changes nothing for the watch does not postpone it.
+		if wait := time.Until(last.Add(admissionPollDelay(a.cfg.Now().Sub(newest)))); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.admWatch.changed:
+				continue // servers came or went: look at the delay again
+			case <-timer.C:
+			}
 		}
+		last = time.Now()
 		if a.admissionDecided(ctx, waiting) {
 			a.trigger.Notify("admission")
 		}

@@ -136,30 +136,29 @@ func (r *run) verifyRows(ctx context.Context, ops []plan.Op) error {
 	if err != nil {
 		return fmt.Errorf("verifying: %w", err)
 	}
-	// Only the touched servers' rows are kept: a backend has thousands.
+	// Only the touched servers' rows are looked up: a backend has thousands.
 	type server struct{ backend, name string }
-	rows := make(map[server]haproxy.ServerStateRow, len(ops))
+	rows := make(map[server]*haproxy.ServerStateRow, len(ops))
 	for _, op := range ops {
-		rows[server{op.Backend, op.Server}] = haproxy.ServerStateRow{}
+		rows[server{op.Backend, op.Server}] = nil
 	}
-	found := make(map[server]bool, len(ops))
 	for i, be := range backends {
 		rs, err := haproxy.ParseServersState(replies[i])
 		if err != nil {
 			return fmt.Errorf("verifying: parsing %q: %w", cmds[i], err)
 		}
-		for _, row := range rs {
-			if k := (server{be, row.Name}); !found[k] {
-				if _, touched := rows[k]; touched {
-					rows[k], found[k] = row, true
-				}
+		for j := range rs {
+			k := server{be, rs[j].Name}
+			if row, touched := rows[k]; touched && row == nil {
+				rows[k] = &rs[j]
 			}
 		}
 	}
 	var wrong []string
 	for _, op := range ops {
 		k := op.Backend + "/" + op.Server
-		row, ok := rows[server{op.Backend, op.Server}], found[server{op.Backend, op.Server}]
+		row := rows[server{op.Backend, op.Server}]
+		ok := row != nil
 		switch {
 		case op.Op == plan.OpDel:
 			if ok {

@@ -251,21 +251,21 @@ func (r *Runtime) addServers(ctx context.Context, backend string, servers []rend
 	if err != nil {
 		return nil, fmt.Errorf("reading back backend %s after adding servers: %w", backend, err)
 	}
-	// Only the added servers' rows are kept: the backend may have thousands.
-	byName := make(map[string]ServerStateRow, len(servers))
+	// Only the added servers' rows are looked up: the backend may have
+	// thousands.
+	byName := make(map[string]*ServerStateRow, len(servers))
 	for _, s := range servers {
-		byName[s.Name] = ServerStateRow{}
+		byName[s.Name] = nil
 	}
-	found := make(map[string]bool, len(servers))
-	for _, row := range rows {
-		if _, added := byName[row.Name]; added && !found[row.Name] {
-			byName[row.Name], found[row.Name] = row, true
+	for i := range rows {
+		if row, added := byName[rows[i].Name]; added && row == nil {
+			byName[rows[i].Name] = &rows[i]
 		}
 	}
 	for _, s := range servers {
-		row, ok := byName[s.Name], found[s.Name]
+		row := byName[s.Name]
 		switch {
-		case !ok:
+		case row == nil:
 			return nil, fmt.Errorf("reading back backend %s: server %s missing after add", backend, s.Name)
 		case row.Address != s.Address || row.Port != s.Port || row.UWeight != s.Weight:
 			return nil, fmt.Errorf("reading back backend %s: server %s is %s:%d weight %d, want %s weight %d",
