@@ -159,14 +159,15 @@ type serverStateScanner struct {
 	line       int
 }
 
-// kind of a line, as serverStateScanner.next tells.
+// The kinds of line serverStateNext tells apart.
 const (
 	stateLineSkip = iota // blank, the version or a header
 	stateLineRow
 )
 
-// serverStateNext classifies a line (surrounding white space is ignored); for a row it splits the fields into dst
-// (at least hdr.width long) and checks there are enough of them.
+// serverStateNext classifies a line (white space around it is ignored):
+// for a header it reads the columns and sizes dst to them; for a row it
+// splits the fields into dst and checks there are as many as columns.
 func serverStateNext[T string | []byte](sc *serverStateScanner, line T, dst *[]T) (int, error) {
 	sc.line++
 	line = trimSpace(line)
