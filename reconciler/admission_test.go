@@ -163,6 +163,11 @@ func TestServerSettingChangesUnderLoad(t *testing.T) {
 			load := h.loop(4)
 			watch := h.watchService(ctx)
 			eventually(t, 10*time.Second, "the request loop to run", func() bool { return load.ok.Load() > 20 })
+			prev, err := h.git.Head()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops := h.appliedOps()
 			rev := h.commit(files, nil, tc.name)
 			h.agent.Trigger().Notify("push")
 			eventually(t, 30*time.Second, "the commit applied and converged", func() bool {
@@ -188,6 +193,7 @@ func TestServerSettingChangesUnderLoad(t *testing.T) {
 			if tc.check != nil {
 				tc.check(t)
 			}
+			h.checkPlanApplied(prev, rev, ops, h.appliedOps())
 		})
 	}
 	if n := h.reloads() - before; n != 0 {

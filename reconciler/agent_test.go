@@ -238,7 +238,9 @@ func TestRestartConvergesWithoutReload(t *testing.T) {
 }
 
 // TestZeroFailedRequestsAcrossRuntimeChanges drives a bounded keep-alive
-// load through haproxy while 500 server changes are applied at runtime.
+// load through haproxy while 500 server changes (adds, removals, weights)
+// are applied at runtime: no reload, 0 failed requests, and each round's
+// plan is what the agent applied.
 func TestZeroFailedRequestsAcrossRuntimeChanges(t *testing.T) {
 	h := newHarness(t, harnessOpts{nodes: 40, seed: seq(0, 20)})
 	before := h.reloads()
@@ -269,6 +271,10 @@ func TestZeroFailedRequestsAcrossRuntimeChanges(t *testing.T) {
 	for _, i := range seq(0, 20) {
 		present[i] = true
 	}
+	prev, err := h.git.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for round := 0; changes < 500; round++ {
 		files := map[string][]byte{}
 		var dels []string
@@ -285,8 +291,15 @@ func TestZeroFailedRequestsAcrossRuntimeChanges(t *testing.T) {
 			files[nodePath(j)] = nodeFile(j, h.fleet.farm.ports[j], 10+(round*13+k)%200)
 		}
 		rev := h.commit(files, dels, "churn")
+		ops := h.appliedOps()
 		out := h.reconcile(rev)
 		changes += out.RuntimeChanges
+		// What `ddc-gitops plan` shows is what the agent did.
+		h.checkPlanApplied(prev, rev, ops, h.appliedOps())
+		if n := len(h.plan(prev, rev).Hosts[0].Ops); n != out.RuntimeChanges {
+			t.Errorf("round %d: the plan has %d ops, the applying reconcile made %d runtime changes", round, n, out.RuntimeChanges)
+		}
+		prev = rev
 	}
 	cancel()
 	wg.Wait()

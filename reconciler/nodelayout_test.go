@@ -94,3 +94,43 @@ func (h *harness) plan(old, new string) *plan.Plan {
 	}
 	return p
 }
+
+// appliedOps reads the agent's count of runtime ops by kind
+// (ddc_gitops_agent_runtime_changes_total).
+func (h *harness) appliedOps() map[string]float64 {
+	out := map[string]float64{}
+	for _, k := range []string{plan.OpAdd, plan.OpDel, plan.OpSetWeight, plan.OpSetAddr, plan.OpSetState, plan.OpSetMaxconn, plan.OpReplace, plan.OpAdmit} {
+		out[k] = counter(h.agent.metrics.runtimeChanges.WithLabelValues(k))
+	}
+	return out
+}
+
+// checkPlanApplied requires that `ddc-gitops plan OLD NEW` for the
+// harness's one host shows what the agent applied between the counts
+// before and after: a runtime change (no reload), and per kind of op as
+// many as the agent made. Only set-state may come on top: the agent puts
+// an added server in service once its first check passed, which the plan
+// shows as the add.
+func (h *harness) checkPlanApplied(old, new string, before, after map[string]float64) {
+	h.t.Helper()
+	p := h.plan(old, new)
+	if len(p.Hosts) != 1 || p.Hosts[0].HAProxy != plan.ActionRuntime {
+		h.t.Errorf("plan %s..%s: %+v, want one host changed at runtime", short(old), short(new), p.Hosts)
+		return
+	}
+	planned := map[string]float64{}
+	for _, op := range p.Hosts[0].Ops {
+		planned[op.Op]++
+	}
+	for k, a := range after {
+		applied := a - before[k]
+		if applied != planned[k] && (k != plan.OpSetState || applied < planned[k]) {
+			h.t.Errorf("plan %s..%s shows %v %s ops, the agent made %v", short(old), short(new), planned[k], k, applied)
+		}
+	}
+	for k := range planned {
+		if _, ok := after[k]; !ok {
+			h.t.Errorf("plan %s..%s shows an op the agent does not count: %s", short(old), short(new), k)
+		}
+	}
+}
